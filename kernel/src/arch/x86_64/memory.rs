@@ -1,0 +1,318 @@
+//! Physical frames, page tables, and the kernel's virtual address regions.
+//!
+//! ## Physical memory
+//! A bitmap with one bit per 4 KiB frame (1 = in use) covers memory up to the
+//! highest usable address of the bootloader's memory map. It starts all-ones;
+//! each `Usable` region is cleared; then the bitmap's own frames and frame 0 are
+//! set again. Allocation is next-fit from a moving hint (O(1) amortized while
+//! memory is plentiful); `alloc_frame_below` scans from 0 for the AP trampoline,
+//! which needs a frame under 1 MiB, and the AP page-table copy (under 4 GiB).
+//! 512 MiB of guest memory costs a 16 KiB bitmap; 24 GiB costs 768 KiB.
+//!
+//! ## Virtual memory
+//! The bootloader maps all physical memory at a dynamic offset (`phys_to_virt`)
+//! and the kernel at its link address (top 2 GiB, non-PIE). We claim one unused
+//! top-half PML4 slot (512 GiB) for everything the kernel maps itself:
+//!
+//! ```text
+//! slot base + 0        .. + 1 GiB    kernel heap (HEAP_SIZE mapped at boot)
+//! slot base + 1 GiB    .. + 2 GiB    MMIO (local APIC, IOAPIC), uncached
+//! slot base + 2 GiB    .. + 512 GiB  stacks: each one a guard page + mapped pages
+//! ```
+//! Each area hands out addresses with a bump pointer: nothing is returned yet,
+//! since boot-time stacks and MMIO live forever. Goroutine stacks (issue 4) get
+//! their own reservation allocator with free lists in the scheduler.
+//!
+//! ## Invariants and lock order
+//! - Data mappings are NX (EFER.NXE is set on every CPU); only the kernel image's
+//!   text and the AP trampoline page are executable.
+//! - Lock order: `PAGE_TABLE` before `FRAMES`. Both are `IrqLock`s, so the page
+//!   fault handler may take them (it does, to grow goroutine stacks later).
+//! - `unmap` flushes the local TLB only. No one unmaps shared mappings yet; a
+//!   TLB shootdown IPI must come before the first caller that does (goroutine
+//!   stacks that shrink, issue 4).
+use bootloader_api::info::{MemoryRegionKind, MemoryRegions};
+use x86_64::registers::control::Cr3;
+use x86_64::registers::model_specific::{Efer, EferFlags};
+use x86_64::structures::paging::{
+    FrameAllocator, Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame,
+    Size4KiB, Translate,
+};
+use x86_64::{PhysAddr, VirtAddr};
+
+use super::sync::IrqLock;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+pub const PAGE_SIZE: u64 = 4096;
+/// The kernel heap for runtime bookkeeping (not the future GC heap).
+pub const HEAP_SIZE: u64 = 32 << 20;
+
+const GIB: u64 = 1 << 30;
+
+static PHYS_OFFSET: AtomicU64 = AtomicU64::new(0);
+static FRAMES: IrqLock<Option<Bitmap>> = IrqLock::new(None);
+static PAGE_TABLE: IrqLock<Option<OffsetPageTable<'static>>> = IrqLock::new(None);
+static SLOT_BASE: AtomicU64 = AtomicU64::new(0);
+static MMIO_NEXT: AtomicU64 = AtomicU64::new(0);
+static STACK_NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// The kernel-virtual address of physical address `pa` (through the bootloader's
+/// mapping of all physical memory).
+pub fn phys_to_virt(pa: u64) -> VirtAddr {
+    VirtAddr::new(pa + PHYS_OFFSET.load(Ordering::Relaxed))
+}
+
+struct Bitmap {
+    words: &'static mut [u64],
+    frames: u64,
+    hint: u64,
+    free: u64,
+}
+
+impl Bitmap {
+    fn is_used(&self, f: u64) -> bool {
+        self.words[(f / 64) as usize] & (1 << (f % 64)) != 0
+    }
+    fn set(&mut self, f: u64, used: bool) {
+        let w = &mut self.words[(f / 64) as usize];
+        let bit = 1u64 << (f % 64);
+        match (used, *w & bit != 0) {
+            (true, false) => self.free -= 1,
+            (false, true) => self.free += 1,
+            _ => {}
+        }
+        if used { *w |= bit } else { *w &= !bit }
+    }
+    fn alloc_in(&mut self, from: u64, to: u64) -> Option<u64> {
+        let to = to.min(self.frames);
+        let mut f = from;
+        while f < to {
+            let w = self.words[(f / 64) as usize];
+            if w == u64::MAX && f % 64 == 0 {
+                f += 64;
+                continue;
+            }
+            if w & (1 << (f % 64)) == 0 {
+                self.set(f, true);
+                return Some(f);
+            }
+            f += 1;
+        }
+        None
+    }
+    fn alloc(&mut self) -> Option<u64> {
+        let f = self.alloc_in(self.hint, self.frames).or_else(|| self.alloc_in(1, self.hint))?;
+        self.hint = f + 1;
+        Some(f)
+    }
+}
+
+/// Sets up the frame bitmap and page-table access. Boot CPU, once, first thing
+/// after the console.
+pub fn init(regions: &MemoryRegions, phys_offset: u64) {
+    PHYS_OFFSET.store(phys_offset, Ordering::Relaxed);
+    enable_nx();
+    let usable = || regions.iter().filter(|r| r.kind == MemoryRegionKind::Usable);
+    let top = usable().map(|r| r.end).max().expect("no usable memory");
+    let frames = top.div_ceil(PAGE_SIZE);
+    let bitmap_bytes = frames.div_ceil(64) * 8;
+    let home = usable()
+        .find(|r| r.start >= 0x10_0000 && r.end - r.start >= bitmap_bytes)
+        .expect("no room for the frame bitmap");
+    let words = {
+        let ptr = phys_to_virt(home.start).as_mut_ptr::<u64>();
+        // SAFETY: `home` is usable RAM that nothing else owns yet, mapped at the
+        // physical-memory offset, and large enough for the bitmap.
+        unsafe { core::slice::from_raw_parts_mut(ptr, (bitmap_bytes / 8) as usize) }
+    };
+    words.fill(u64::MAX);
+    let mut bm = Bitmap { words, frames, hint: 0, free: 0 };
+    for r in usable() {
+        for f in r.start.div_ceil(PAGE_SIZE)..r.end / PAGE_SIZE {
+            bm.set(f, false);
+        }
+    }
+    for f in home.start / PAGE_SIZE..(home.start + bitmap_bytes).div_ceil(PAGE_SIZE) {
+        bm.set(f, true);
+    }
+    bm.set(0, true);
+    bm.hint = 0x10_0000 / PAGE_SIZE;
+    log::info!("memory: {} MiB usable, {} frames free", bm.free * PAGE_SIZE >> 20, bm.free);
+    *FRAMES.lock() = Some(bm);
+
+    let (l4_frame, _) = Cr3::read();
+    let l4_ptr = phys_to_virt(l4_frame.start_address().as_u64()).as_mut_ptr::<PageTable>();
+    // SAFETY: CR3 points at the active level-4 table, mapped at the physical
+    // offset; from here on all page-table access goes through `PAGE_TABLE`.
+    let l4 = unsafe { &mut *l4_ptr };
+    // Claim a free top-half slot; 511 holds the kernel image.
+    let slot = (256..511).rev().find(|&i| l4[i].is_unused()).expect("no free PML4 slot");
+    let base = 0xffff_0000_0000_0000u64 | ((slot as u64) << 39);
+    SLOT_BASE.store(base, Ordering::Relaxed);
+    MMIO_NEXT.store(base + GIB, Ordering::Relaxed);
+    STACK_NEXT.store(base + 2 * GIB, Ordering::Relaxed);
+    // SAFETY: `l4` is the active table and the offset maps all physical memory.
+    *PAGE_TABLE.lock() = Some(unsafe { OffsetPageTable::new(l4, VirtAddr::new(phys_offset)) });
+}
+
+/// Sets EFER.NXE so NO_EXECUTE mappings are honoured (every CPU).
+pub fn enable_nx() {
+    // SAFETY: NXE only makes the NX bit meaningful; no mapping the kernel relies
+    // on for execution carries NX.
+    unsafe { Efer::update(|f| f.insert(EferFlags::NO_EXECUTE_ENABLE)) };
+}
+
+/// The base of the kernel heap's virtual area.
+pub fn heap_base() -> VirtAddr {
+    VirtAddr::new(SLOT_BASE.load(Ordering::Relaxed))
+}
+
+/// Allocates a zeroed frame.
+pub fn alloc_frame() -> Option<PhysFrame> {
+    let f = FRAMES.lock().as_mut()?.alloc()?;
+    let frame = PhysFrame::containing_address(PhysAddr::new(f * PAGE_SIZE));
+    zero_frame(frame);
+    Some(frame)
+}
+
+/// Allocates a zeroed frame whose physical address is below `limit`.
+pub fn alloc_frame_below(limit: u64) -> Option<PhysFrame> {
+    let f = FRAMES.lock().as_mut()?.alloc_in(1, limit / PAGE_SIZE)?;
+    let frame = PhysFrame::containing_address(PhysAddr::new(f * PAGE_SIZE));
+    zero_frame(frame);
+    Some(frame)
+}
+
+/// Returns a frame to the allocator.
+pub fn free_frame(frame: PhysFrame) {
+    let f = frame.start_address().as_u64() / PAGE_SIZE;
+    let mut frames = FRAMES.lock();
+    let bm = frames.as_mut().expect("memory not initialized");
+    assert!(bm.is_used(f), "free of free frame {:#x}", f * PAGE_SIZE);
+    bm.set(f, false);
+}
+
+/// Free frames right now.
+pub fn free_frames() -> u64 {
+    FRAMES.lock().as_ref().map_or(0, |b| b.free)
+}
+
+fn zero_frame(frame: PhysFrame) {
+    let p = phys_to_virt(frame.start_address().as_u64()).as_mut_ptr::<u8>();
+    // SAFETY: the frame was just allocated (nobody else references it) and the
+    // physical-memory mapping covers it.
+    unsafe { core::ptr::write_bytes(p, 0, PAGE_SIZE as usize) };
+}
+
+struct Frames;
+
+// SAFETY: hands out frames the bitmap marked used, each exactly once.
+unsafe impl FrameAllocator<Size4KiB> for Frames {
+    fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
+        alloc_frame()
+    }
+}
+
+/// Flags for ordinary kernel data: present, writable, not executable.
+pub const DATA: Flags = Flags::PRESENT.union(Flags::WRITABLE).union(Flags::NO_EXECUTE);
+
+/// Maps `page` to `frame`.
+///
+/// # Safety
+/// The caller owns `frame` (or it is MMIO) and `page` is in an area it owns.
+pub unsafe fn map(page: Page, frame: PhysFrame, flags: Flags) {
+    let mut pt = PAGE_TABLE.lock();
+    let pt = pt.as_mut().expect("memory not initialized");
+    // SAFETY: forwarded from the caller.
+    match unsafe { pt.map_to(page, frame, flags, &mut Frames) } {
+        Ok(flush) => flush.flush(),
+        Err(e) => panic!("map {:?} -> {:?}: {:?}", page.start_address(), frame.start_address(), e),
+    }
+}
+
+/// Unmaps `page` (local TLB flush only: see the module essay) and returns its frame.
+pub fn unmap(page: Page) -> Option<PhysFrame> {
+    let mut pt = PAGE_TABLE.lock();
+    let (frame, flush) = pt.as_mut()?.unmap(page).ok()?;
+    flush.flush();
+    Some(frame)
+}
+
+/// The physical address `va` maps to, if mapped.
+pub fn translate(va: VirtAddr) -> Option<PhysAddr> {
+    PAGE_TABLE.lock().as_ref()?.translate_addr(va)
+}
+
+/// Maps fresh zeroed frames over `[start, start + len)`.
+pub fn map_fresh(start: VirtAddr, len: u64, flags: Flags) {
+    let first = Page::<Size4KiB>::containing_address(start);
+    let last = Page::containing_address(start + (len - 1));
+    for page in Page::range_inclusive(first, last) {
+        let frame = alloc_frame().expect("out of physical memory");
+        // SAFETY: the frame is fresh and the pages belong to the caller's area.
+        unsafe { map(page, frame, flags) };
+    }
+}
+
+/// Maps `len` bytes of device memory at physical `pa`, uncached; returns the address.
+pub fn map_mmio(pa: u64, len: u64) -> VirtAddr {
+    let offset = pa % PAGE_SIZE;
+    let pages = (offset + len).div_ceil(PAGE_SIZE);
+    let va = MMIO_NEXT.fetch_add(pages * PAGE_SIZE, Ordering::Relaxed);
+    let flags = DATA | Flags::NO_CACHE | Flags::WRITE_THROUGH;
+    for i in 0..pages {
+        let page = Page::containing_address(VirtAddr::new(va + i * PAGE_SIZE));
+        let frame = PhysFrame::containing_address(PhysAddr::new(pa - offset + i * PAGE_SIZE));
+        // SAFETY: device registers are not RAM the allocator hands out, and the
+        // MMIO area's addresses are used once each (bump allocation).
+        unsafe { map(page, frame, flags) };
+    }
+    VirtAddr::new(va + offset)
+}
+
+/// A kernel stack: `guard` is an unmapped page just below `bottom`.
+#[derive(Clone, Copy, Debug)]
+pub struct Stack {
+    pub guard: VirtAddr,
+    pub bottom: VirtAddr,
+    pub top: VirtAddr,
+}
+
+impl Stack {
+    /// True if `va` lies in this stack's guard page.
+    pub fn guard_contains(&self, va: VirtAddr) -> bool {
+        va >= self.guard && va < self.bottom
+    }
+}
+
+/// Allocates a fully mapped kernel stack of `size` bytes above a guard page.
+pub fn alloc_stack(size: u64) -> Stack {
+    let size = size.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+    let guard = STACK_NEXT.fetch_add(size + PAGE_SIZE, Ordering::Relaxed);
+    let bottom = VirtAddr::new(guard + PAGE_SIZE);
+    map_fresh(bottom, size, DATA);
+    Stack { guard: VirtAddr::new(guard), bottom, top: bottom + size }
+}
+
+/// True if `va` is in the stack area but unmapped: a guard page or past a stack.
+pub fn is_stack_guard(va: VirtAddr) -> bool {
+    let base = SLOT_BASE.load(Ordering::Relaxed) + 2 * GIB;
+    (base..STACK_NEXT.load(Ordering::Relaxed)).contains(&va.as_u64()) && translate(va).is_none()
+}
+
+/// The physical address of the active level-4 table.
+pub fn active_l4() -> PhysFrame {
+    Cr3::read().0
+}
+
+/// Copies the active level-4 table into a fresh frame below `limit` (the AP
+/// trampoline loads CR3 in 16-bit code, which only reaches 32-bit addresses).
+pub fn clone_l4_below(limit: u64) -> PhysFrame {
+    let frame = alloc_frame_below(limit).expect("no frame for the AP page table");
+    let src = phys_to_virt(active_l4().start_address().as_u64()).as_ptr::<u8>();
+    let dst = phys_to_virt(frame.start_address().as_u64()).as_mut_ptr::<u8>();
+    // SAFETY: both are whole, distinct, mapped 4 KiB frames; the copy shares the
+    // lower-level tables, which is what we want.
+    unsafe { core::ptr::copy_nonoverlapping(src, dst, PAGE_SIZE as usize) };
+    frame
+}

@@ -1,0 +1,18 @@
+//! The portable half of the runtime.
+//!
+//! Everything in this crate is machine-independent: it never names x86_64, builds
+//! `no_std` for the kernel and with `std` for `cargo test` on the host. The kernel
+//! supplies the machine services (context switch, interrupts, CPU id, nanotime,
+//! idle/wake, page mapping) through narrow interfaces; the pieces here are the logic
+//! that must be right regardless of the machine.
+//!
+//! Today it holds:
+//! - [`cmdline`]: the `KEY=VALUE` boot-parameter parser and its validation;
+//! - [`symtab`]: the compact symbol table the kernel uses to symbolize backtraces
+//!   (written on the host from the kernel ELF, read by the kernel).
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+pub mod cmdline;
+pub mod symtab;

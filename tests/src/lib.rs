@@ -1,0 +1,1 @@
+//! Shared helpers for the QEMU integration tests in `tests/tests/`.

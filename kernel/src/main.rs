@@ -1,5 +1,28 @@
+//! gort: a Go runtime that boots.
+//!
+//! The kernel's entry point. The boot CPU:
+//! 1. sets up its per-CPU area and the console, and prints the entry mark
+//!    the runner times ("gort: kernel entry");
+//! 2. reads and validates the boot parameters (a bad one ends the run here);
+//! 3. brings up the machine on every CPU (`arch::init`) and prints
+//!    "smp: all CPUs online";
+//! 4. runs the selected self-test or demo, and exits QEMU with its verdict —
+//!    as a Go program exits when `main` returns.
 #![no_std]
 #![no_main]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+extern crate alloc;
+
+pub mod arch {
+    //! The machine layer (x86_64 is the only one).
+    mod x86_64;
+    pub use self::x86_64::*;
+}
+mod demo;
+mod log;
+mod params;
+mod selftest;
 
 use bootloader_api::{config::Mapping, BootInfo, BootloaderConfig};
 
@@ -12,18 +35,40 @@ pub static BOOTLOADER_CONFIG: BootloaderConfig = {
 
 bootloader_api::entry_point!(kernel_main, config = &BOOTLOADER_CONFIG);
 
-fn kernel_main(_boot_info: &'static mut BootInfo) -> ! {
-    use core::fmt::Write;
-    // SAFETY: COM1 at 0x3f8 exists on q35.
-    let mut port = unsafe { uart_16550::SerialPort::new(0x3f8) };
-    port.init();
-    writeln!(port, "gort: kernel entry").ok();
-    // SAFETY: isa-debug-exit at 0xf4.
-    unsafe { x86_64::instructions::port::Port::<u32>::new(0xf4).write(0x10) };
-    loop {}
+fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
+    arch::init_early();
+    println!("gort: kernel entry");
+    let params = params::load();
+    log::init(log::parse_level(params.word("loglevel").unwrap_or("info")));
+    let machine = arch::init(boot_info);
+    if machine.cpus_online == machine.cpus_found {
+        println!("smp: all CPUs online ({})", machine.cpus_online);
+    } else {
+        println!("fatal error: only {} of {} CPUs came online", machine.cpus_online, machine.cpus_found);
+        arch::exit(arch::ExitCode::Failure);
+    }
+    let gomaxprocs = match params.uint("GOMAXPROCS") {
+        Some(n) if n as usize > machine.cpus_online => {
+            ::log::warn!("GOMAXPROCS={n} clamped to the {} CPUs online", machine.cpus_online);
+            machine.cpus_online
+        }
+        Some(n) => n as usize,
+        None => machine.cpus_online,
+    };
+    ::log::info!("GOMAXPROCS={gomaxprocs}, {} symbols for backtraces", machine.symbols);
+
+    let ok = match params.word("test") {
+        Some(name) => {
+            let ok = selftest::run(name);
+            println!("selftest {name}: {}", if ok { "PASS" } else { "FAIL" });
+            ok
+        }
+        None => demo::run(params.word("demo").unwrap_or("hello")),
+    };
+    arch::exit(if ok { arch::ExitCode::Success } else { arch::ExitCode::Failure })
 }
 
 #[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    loop {}
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    arch::fault::panic(info, arch::backtrace::current_rbp())
 }

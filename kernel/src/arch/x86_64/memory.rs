@@ -55,6 +55,7 @@ static PAGE_TABLE: IrqLock<Option<OffsetPageTable<'static>>> = IrqLock::new(None
 static SLOT_BASE: AtomicU64 = AtomicU64::new(0);
 static MMIO_NEXT: AtomicU64 = AtomicU64::new(0);
 static STACK_NEXT: AtomicU64 = AtomicU64::new(0);
+static KERNEL_L4: AtomicU64 = AtomicU64::new(0);
 
 /// The kernel-virtual address of physical address `pa` (through the bootloader's
 /// mapping of all physical memory).
@@ -141,6 +142,7 @@ pub fn init(regions: &MemoryRegions, phys_offset: u64) {
     *FRAMES.lock() = Some(bm);
 
     let (l4_frame, _) = Cr3::read();
+    KERNEL_L4.store(l4_frame.start_address().as_u64(), Ordering::Relaxed);
     let l4_ptr = phys_to_virt(l4_frame.start_address().as_u64()).as_mut_ptr::<PageTable>();
     // SAFETY: CR3 points at the active level-4 table, mapped at the physical
     // offset; from here on all page-table access goes through `PAGE_TABLE`.
@@ -300,6 +302,11 @@ pub fn is_stack_guard(va: VirtAddr) -> bool {
     (base..STACK_NEXT.load(Ordering::Relaxed)).contains(&va.as_u64()) && translate(va).is_none()
 }
 
+/// The physical address of the kernel's level-4 table (what every CPU runs on).
+pub fn kernel_l4() -> u64 {
+    KERNEL_L4.load(Ordering::Relaxed)
+}
+
 /// The physical address of the active level-4 table.
 pub fn active_l4() -> PhysFrame {
     Cr3::read().0
@@ -315,4 +322,30 @@ pub fn clone_l4_below(limit: u64) -> PhysFrame {
     // lower-level tables, which is what we want.
     unsafe { core::ptr::copy_nonoverlapping(src, dst, PAGE_SIZE as usize) };
     frame
+}
+
+/// True if `va` is mapped, by walking the active tables without taking
+/// `PAGE_TABLE` (fault reports must not block on a lock the faulting code may
+/// hold). Racy against concurrent unmaps: for diagnostics only.
+pub fn probe(va: u64) -> bool {
+    let va = match VirtAddr::try_new(va) {
+        Ok(v) => v,
+        Err(_) => return false,
+    };
+    let mut table_pa = active_l4().start_address().as_u64();
+    let indexes = [va.p4_index(), va.p3_index(), va.p2_index(), va.p1_index()];
+    for (level, index) in indexes.iter().enumerate() {
+        // SAFETY: `table_pa` is a page-table frame (from CR3 or a present
+        // entry), mapped at the physical offset.
+        let table = unsafe { &*phys_to_virt(table_pa).as_ptr::<PageTable>() };
+        let entry = &table[*index];
+        if !entry.flags().contains(Flags::PRESENT) {
+            return false;
+        }
+        if level > 0 && level < 3 && entry.flags().contains(Flags::HUGE_PAGE) {
+            return true;
+        }
+        table_pa = entry.addr().as_u64();
+    }
+    true
 }

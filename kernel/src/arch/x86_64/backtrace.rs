@@ -1,0 +1,103 @@
+//! Symbolized backtraces: a frame-pointer walk plus the kernel's own symbol table.
+//!
+//! The kernel (and, through `-C force-frame-pointers=yes` in .cargo/config.toml,
+//! every crate it links) keeps RBP as a frame pointer: each frame starts with
+//! `push rbp; mov rbp, rsp`, so `[rbp]` is the caller's RBP and `[rbp + 8]` the
+//! return address. The walk stops at RBP = 0 (every CPU zeroes RBP before its
+//! first Rust frame), at a misaligned or non-canonical RBP, at one that does not
+//! grow towards the stack's top, at an unmapped page, or after `MAX_FRAMES`.
+//! Each step checks the page is mapped with a lock-free page-table probe, so a
+//! corrupt chain ends the trace instead of faulting inside the fault report.
+//!
+//! Names come from the `runtime::symtab` blob the bootloader loaded as our
+//! ramdisk (written by `boot/build.rs` from the ELF's `.symtab`), demangled with
+//! `rustc-demangle`. A return address points after the `call`, so we look up
+//! `ret - 1` to name the calling function even when the call is its last
+//! instruction.
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use runtime::symtab::Table;
+
+use super::memory;
+
+const MAX_FRAMES: usize = 64;
+
+static SYMTAB_ADDR: AtomicU64 = AtomicU64::new(0);
+static SYMTAB_LEN: AtomicU64 = AtomicU64::new(0);
+
+/// Installs the symbol table found in the ramdisk; returns the symbol count.
+pub fn init(ramdisk: &'static [u8]) -> Option<usize> {
+    let table = Table::parse(ramdisk)?;
+    SYMTAB_ADDR.store(ramdisk.as_ptr() as u64, Ordering::Relaxed);
+    SYMTAB_LEN.store(ramdisk.len() as u64, Ordering::Release);
+    Some(table.len())
+}
+
+fn table() -> Option<Table<'static>> {
+    let len = SYMTAB_LEN.load(Ordering::Acquire);
+    if len == 0 {
+        return None;
+    }
+    // SAFETY: set once in `init` from a 'static slice that was validated.
+    let bytes = unsafe { core::slice::from_raw_parts(SYMTAB_ADDR.load(Ordering::Relaxed) as *const u8, len as usize) };
+    Table::parse(bytes)
+}
+
+/// Writes `pc` symbolized: `name+0xoff`, or `?` if unknown.
+pub fn write_symbol(out: &mut dyn Write, pc: u64) {
+    match table().and_then(|t| t.lookup(pc)) {
+        Some(loc) => {
+            let _ = write!(out, "{:#}+{:#x}", rustc_demangle::demangle(loc.name), loc.offset);
+        }
+        None => {
+            let _ = out.write_str("?");
+        }
+    }
+}
+
+/// The return addresses on the frame-pointer chain starting at `rbp`.
+pub fn walk(mut rbp: u64, mut each: impl FnMut(u64)) {
+    for _ in 0..MAX_FRAMES {
+        if rbp == 0 || rbp % 8 != 0 || rbp < 0xffff_8000_0000_0000 {
+            return;
+        }
+        if !memory::probe(rbp) || !memory::probe(rbp + 8) {
+            return;
+        }
+        // SAFETY: both words were just found mapped; a frame is two u64s.
+        let (next, ret) = unsafe { (*(rbp as *const u64), *((rbp + 8) as *const u64)) };
+        if ret == 0 {
+            return;
+        }
+        each(ret);
+        if next <= rbp {
+            return;
+        }
+        rbp = next;
+    }
+}
+
+/// Prints a backtrace: `pc` first (if the trace starts at an interrupted
+/// instruction), then the chain from `rbp`.
+pub fn print(out: &mut dyn Write, pc: Option<u64>, rbp: u64) {
+    let _ = writeln!(out, "backtrace:");
+    let mut line = |addr: u64, lookup: u64| {
+        let _ = write!(out, "  {addr:#018x} ");
+        write_symbol(out, lookup);
+        let _ = writeln!(out);
+    };
+    if let Some(pc) = pc {
+        line(pc, pc);
+    }
+    walk(rbp, |ret| line(ret, ret - 1));
+}
+
+/// The caller's frame pointer (the start of a trace from here).
+#[inline(always)]
+pub fn current_rbp() -> u64 {
+    let rbp: u64;
+    // SAFETY: reads a register.
+    unsafe { core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags)) };
+    rbp
+}

@@ -1,0 +1,127 @@
+//! The x86_64 machine layer: everything that knows it runs on a PC.
+//!
+//! One file per unit. The boot CPU runs [`init`], which brings the machine up
+//! in this order (each step needs the ones before it):
+//!
+//! 1. per-CPU area for CPU 0 (the logger asks for the CPU id), console;
+//! 2. IDT without IST stacks (so even early faults are reported);
+//! 3. frame bitmap and page tables, then the kernel heap;
+//! 4. this CPU's GDT/TSS, and IST stacks for #DF, NMI, #MC, #PF;
+//! 5. the symbol table from the ramdisk (for backtraces);
+//! 6. TSC calibration (`nanotime`);
+//! 7. ACPI MADT → CPUs and IOAPICs; local APIC (x2APIC or xAPIC) and its timer;
+//!    IOAPICs masked, legacy PICs off;
+//! 8. interrupt handlers, interrupts on;
+//! 9. the application processors (`smp`).
+//!
+//! The portable runtime reaches the machine only through the functions
+//! re-exported here (and, from issue 4 on, through one interface trait).
+pub mod acpi;
+pub mod apic;
+pub mod backtrace;
+pub mod cpuid;
+pub mod fault;
+pub mod fwcfg;
+pub mod gdt;
+pub mod heap;
+pub mod ioapic;
+pub mod memory;
+pub mod percpu;
+pub mod qemu;
+pub mod serial;
+pub mod smp;
+pub mod sync;
+pub mod time;
+pub mod trap;
+
+use core::sync::atomic::Ordering;
+
+use bootloader_api::BootInfo;
+
+pub use percpu::cpu_id;
+pub use qemu::{exit, ExitCode};
+pub use time::nanotime;
+
+/// What `init` found, for the boot log and the tests.
+#[derive(Debug)]
+pub struct Machine {
+    pub cpus_found: usize,
+    pub cpus_online: usize,
+    pub symbols: usize,
+}
+
+/// Earliest steps: per-CPU area and console. Call before anything logs.
+pub fn init_early() {
+    percpu::init(0, 0);
+    serial::init();
+}
+
+/// Brings the machine up (see the module essay). Boot CPU, once.
+pub fn init(boot_info: &'static BootInfo) -> Machine {
+    trap::init_idt();
+    let phys_offset = boot_info.physical_memory_offset.into_option().expect("bootloader gave no physical-memory mapping");
+    memory::init(&boot_info.memory_regions, phys_offset);
+    heap::init();
+    gdt::init_cpu();
+    trap::enable_ist();
+    enable_cpu_features();
+
+    let symbols = boot_info.ramdisk_addr.into_option().and_then(|addr| {
+        // SAFETY: the bootloader mapped the ramdisk at `addr` for `ramdisk_len` bytes
+        // and never reuses that memory.
+        let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, boot_info.ramdisk_len as usize) };
+        backtrace::init(bytes)
+    });
+    if symbols.is_none() {
+        log::warn!("backtrace: no symbol table in the ramdisk; backtraces print bare addresses");
+    }
+
+    time::calibrate();
+    let rsdp = boot_info.rsdp_addr.into_option().expect("bootloader found no ACPI RSDP");
+    let platform = acpi::discover(rsdp).unwrap_or_else(|e| panic!("ACPI: {e}"));
+    apic::init_bsp(platform.lapic_address);
+    let bsp_id = apic::id();
+    percpu::this().apic_id.store(bsp_id, Ordering::Relaxed);
+    // The MADT lists the boot CPU first in practice; make sure of it.
+    let mut apic_ids = platform.apic_ids.clone();
+    if let Some(pos) = apic_ids.iter().position(|&id| id == bsp_id) {
+        apic_ids.swap(0, pos);
+    }
+    if apic_ids.len() > percpu::MAX_CPUS {
+        log::warn!("smp: {} CPUs found, using the first {}", apic_ids.len(), percpu::MAX_CPUS);
+        apic_ids.truncate(percpu::MAX_CPUS);
+    }
+    ioapic::init(&platform.ioapics, &platform.overrides);
+
+    trap::set_handler(apic::TIMER_VECTOR, |_| {
+        percpu::this().timer_ticks.fetch_add(1, Ordering::Relaxed);
+    });
+    trap::set_handler(apic::WAKE_VECTOR, |_| {});
+    trap::set_handler(apic::CALL_VECTOR, |_| {});
+    trap::set_handler(apic::PING_VECTOR, |_| {
+        let from = percpu::this().ping_from.load(Ordering::Acquire) as usize;
+        apic::send_ipi(percpu::get(from).apic_id.load(Ordering::Relaxed), apic::PONG_VECTOR);
+    });
+    trap::set_handler(apic::PONG_VECTOR, |_| {
+        percpu::this().pongs.fetch_add(1, Ordering::Release);
+    });
+    trap::set_handler(apic::ERROR_VECTOR, |_| log::error!("apic: error interrupt"));
+    percpu::this().online.store(true, Ordering::Release);
+    x86_64::instructions::interrupts::enable();
+
+    let mut brand = [0u8; 48];
+    log::info!("cpu: {}, {} CPUs in the MADT", cpuid::brand(&mut brand), apic_ids.len());
+    log::info!("smp: cpu0 online, apic id {bsp_id}");
+    let online = smp::start_aps(&apic_ids);
+    Machine { cpus_found: apic_ids.len(), cpus_online: online, symbols: symbols.unwrap_or(0) }
+}
+
+/// Per-CPU control-register features every CPU turns on.
+pub fn enable_cpu_features() {
+    memory::enable_nx();
+}
+
+/// Halts this CPU until the next interrupt (interrupts enabled).
+pub fn halt() {
+    x86_64::instructions::interrupts::enable_and_hlt();
+}

@@ -1,0 +1,122 @@
+//! Per-CPU data, reachable in O(1) through the GS base.
+//!
+//! Each CPU's `IA32_GS_BASE` MSR points at its own [`PerCpu`], whose first word
+//! points at itself: `mov rax, gs:[0]` yields `&PerCpu` in one instruction, and
+//! `gs:[8]` is the CPU index directly. There is no user mode, so no `swapgs`;
+//! the GS *selector* must never be reloaded after `init`, since loading it
+//! clears the base.
+//!
+//! The areas live in one static array indexed by the dense CPU index (0 = boot
+//! CPU, then APs in MADT order), so other CPUs can reach a peer's area by index
+//! (IPI mailboxes, online flags). Fields written by other CPUs are atomics.
+//!
+//! Later issues hang their per-CPU state here: the M running on this CPU, the
+//! current G, the preemption-disable count.
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use x86_64::registers::model_specific::{GsBase, KernelGsBase};
+use x86_64::VirtAddr;
+
+/// The most CPUs the kernel supports.
+pub const MAX_CPUS: usize = 64;
+
+/// One CPU's area. `#[repr(C)]`: the assembly below relies on the first two fields.
+#[repr(C)]
+pub struct PerCpu {
+    /// Address of this struct (gs:0).
+    self_ptr: AtomicU64,
+    /// Dense CPU index (gs:8).
+    pub index: AtomicU32,
+    /// Local APIC id, from the MADT.
+    pub apic_id: AtomicU32,
+    /// Set by the CPU itself when its bring-up is complete.
+    pub online: AtomicBool,
+    /// Work for the CPU's idle loop: a `fn(usize)` and its argument (see `smp`).
+    pub call_fn: AtomicUsize,
+    pub call_arg: AtomicUsize,
+    /// Incremented when a posted call has finished.
+    pub call_done: AtomicU64,
+    /// IPI test traffic: who to answer, how many answers arrived.
+    pub ping_from: AtomicU32,
+    pub pongs: AtomicU64,
+    /// Local APIC timer interrupts taken.
+    pub timer_ticks: AtomicU64,
+    /// Top of the stack this CPU started on (its boot stack).
+    pub boot_stack_top: AtomicU64,
+    /// Set while this CPU reports a fatal error (a nested fault exits at once).
+    pub in_fatal: AtomicBool,
+}
+
+impl PerCpu {
+    const fn new() -> Self {
+        PerCpu {
+            self_ptr: AtomicU64::new(0),
+            index: AtomicU32::new(0),
+            apic_id: AtomicU32::new(0),
+            online: AtomicBool::new(false),
+            call_fn: AtomicUsize::new(0),
+            call_arg: AtomicUsize::new(0),
+            call_done: AtomicU64::new(0),
+            ping_from: AtomicU32::new(0),
+            pongs: AtomicU64::new(0),
+            timer_ticks: AtomicU64::new(0),
+            boot_stack_top: AtomicU64::new(0),
+            in_fatal: AtomicBool::new(false),
+        }
+    }
+}
+
+static CPUS: [PerCpu; MAX_CPUS] = [const { PerCpu::new() }; MAX_CPUS];
+static COUNT: AtomicUsize = AtomicUsize::new(1);
+
+/// Points this CPU's GS base at area `index`. First thing on every CPU.
+pub fn init(index: usize, apic_id: u32) {
+    let area = &CPUS[index];
+    area.self_ptr.store(area as *const PerCpu as u64, Ordering::Relaxed);
+    area.index.store(index as u32, Ordering::Relaxed);
+    area.apic_id.store(apic_id, Ordering::Relaxed);
+    let base = VirtAddr::new(area as *const PerCpu as u64);
+    GsBase::write(base);
+    KernelGsBase::write(base);
+}
+
+/// This CPU's area.
+#[inline]
+pub fn this() -> &'static PerCpu {
+    let p: u64;
+    // SAFETY: after `init`, gs:0 holds the address of this CPU's static area.
+    // Before `init` (very early boot) the GS base is 0 and we must not get
+    // here: `kernel_main` calls `init(0, ..)` first.
+    unsafe { core::arch::asm!("mov {}, gs:[0]", out(reg) p, options(nostack, readonly, preserves_flags)) };
+    // SAFETY: `p` points into the static `CPUS` array.
+    unsafe { &*(p as *const PerCpu) }
+}
+
+/// This CPU's dense index.
+#[inline]
+pub fn cpu_id() -> usize {
+    let id: u32;
+    // SAFETY: as in `this`; gs:8 is `index`.
+    unsafe { core::arch::asm!("mov {:e}, gs:[8]", out(reg) id, options(nostack, readonly, preserves_flags)) };
+    id as usize
+}
+
+/// Area of CPU `index`.
+pub fn get(index: usize) -> &'static PerCpu {
+    &CPUS[index]
+}
+
+/// Number of CPUs found in the MADT (online or not).
+pub fn count() -> usize {
+    COUNT.load(Ordering::Relaxed)
+}
+
+/// Records how many CPUs the MADT lists.
+pub fn set_count(n: usize) {
+    COUNT.store(n.min(MAX_CPUS), Ordering::Relaxed);
+}
+
+/// Number of CPUs online now.
+pub fn online_count() -> usize {
+    CPUS[..count()].iter().filter(|c| c.online.load(Ordering::Acquire)).count()
+}

@@ -1,0 +1,192 @@
+//! Interrupt and exception entry: 256 assembly stubs, one IDT, one dispatcher.
+//!
+//! ## Entry path
+//! 1. The CPU pushes SS, RSP, RFLAGS, CS, RIP (and, for some exceptions, an
+//!    error code) and enters the vector's stub through an interrupt gate
+//!    (interrupts off).
+//! 2. The stub pushes a zero error code where the CPU did not, then the vector
+//!    number, and jumps to `trap_common`.
+//! 3. `trap_common` pushes all fifteen general registers, producing a
+//!    [`TrapFrame`] on the stack, and calls [`trap_dispatch`] with its address.
+//! 4. On return it pops everything back and `iretq`s. A handler may edit the
+//!    frame: that is how asynchronous preemption (issue 4) will redirect an
+//!    interrupted goroutine into the scheduler, as Go's signal handler does
+//!    with the signal context.
+//!
+//! Stubs are 16 bytes apart, so stub `n` is at `trap_vectors + 16 * n`.
+//! The stack is 16-byte aligned at the `call`: the CPU aligns RSP before
+//! pushing its 5 words, and the stub and `trap_common` push 2 + 15 more, for
+//! 22 words = 176 bytes.
+//!
+//! The kernel is built soft-float (no SSE in kernel code), so the handlers
+//! cannot clobber FPU/SSE state and the entry path does not save it. A
+//! preempted goroutine's FPU state is saved by the preemption path itself.
+//!
+//! ## Dispatch
+//! Vectors 0–31 are exceptions ([`super::fault`]). Vectors 32–255 go to the
+//! handler registered with [`set_handler`], after an EOI to the local APIC
+//! (sent first, so a handler that never returns to here — a goroutine switch —
+//! cannot leave the APIC waiting). An unregistered vector is a fatal error.
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use x86_64::instructions::segmentation::{Segment, CS};
+
+use super::{apic, fault, gdt};
+
+/// The saved state of an interrupted context, as `trap_common` lays it out.
+#[repr(C)]
+#[derive(Clone, Debug, Default)]
+pub struct TrapFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    pub vector: u64,
+    pub error_code: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+core::arch::global_asm!(
+    ".section .text.trap_vectors, \"ax\"",
+    ".balign 16",
+    ".global trap_vectors",
+    "trap_vectors:",
+    ".set vec, 0",
+    ".rept 256",
+    ".balign 16",
+    // Exceptions with a CPU-pushed error code: #DF #TS #NP #SS #GP #PF #AC #CP #VC #SX.
+    ".if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)",
+    ".else",
+    "push 0",
+    ".endif",
+    "push vec",
+    "jmp trap_common",
+    ".set vec, vec + 1",
+    ".endr",
+    "",
+    "trap_common:",
+    "push rax", "push rbx", "push rcx", "push rdx", "push rsi", "push rdi", "push rbp",
+    "push r8", "push r9", "push r10", "push r11", "push r12", "push r13", "push r14", "push r15",
+    "mov rdi, rsp",
+    "cld",
+    "call {dispatch}",
+    "pop r15", "pop r14", "pop r13", "pop r12", "pop r11", "pop r10", "pop r9", "pop r8",
+    "pop rbp", "pop rdi", "pop rsi", "pop rdx", "pop rcx", "pop rbx", "pop rax",
+    "add rsp, 16",
+    "iretq",
+    ".text",
+    dispatch = sym trap_dispatch,
+);
+
+unsafe extern "C" {
+    static trap_vectors: [u8; 256 * 16];
+}
+
+/// An interrupt gate descriptor.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Gate {
+    offset_low: u16,
+    selector: u16,
+    ist: u8,
+    attributes: u8,
+    offset_mid: u16,
+    offset_high: u32,
+    reserved: u32,
+}
+
+#[repr(C, align(16))]
+struct Idt([Gate; 256]);
+
+static mut IDT: Idt = Idt([Gate { offset_low: 0, selector: 0, ist: 0, attributes: 0, offset_mid: 0, offset_high: 0, reserved: 0 }; 256]);
+
+type Handler = fn(&mut TrapFrame);
+static HANDLERS: [AtomicUsize; 256] = [const { AtomicUsize::new(0) }; 256];
+
+/// Fills the IDT with every stub (no IST yet) and loads it. Boot CPU, before
+/// anything can fault, so even early faults get a report.
+pub fn init_idt() {
+    // SAFETY: the symbol is the stub block defined above.
+    let base = unsafe { trap_vectors.as_ptr() } as u64;
+    let selector = CS::get_reg().0;
+    for v in 0..256 {
+        let addr = base + 16 * v as u64;
+        let gate = Gate {
+            offset_low: addr as u16,
+            selector,
+            ist: 0,
+            attributes: 0x8e, // present, DPL 0, 64-bit interrupt gate
+            offset_mid: (addr >> 16) as u16,
+            offset_high: (addr >> 32) as u32,
+            reserved: 0,
+        };
+        // SAFETY: boot CPU, single-threaded; no other reference to IDT exists.
+        unsafe { (*core::ptr::addr_of_mut!(IDT)).0[v] = gate };
+    }
+    load_idt();
+}
+
+/// Points the faults that need a trusted stack at their IST slots. Call after
+/// the boot CPU's TSS is loaded (and before APs start: the IDT is shared).
+pub fn enable_ist() {
+    for (vector, ist) in [
+        (8, gdt::IST_DOUBLE_FAULT),
+        (2, gdt::IST_NMI),
+        (18, gdt::IST_MACHINE_CHECK),
+        (14, gdt::IST_PAGE_FAULT),
+    ] {
+        // SAFETY: boot CPU, before the APs load the IDT; a u8 write.
+        unsafe { (*core::ptr::addr_of_mut!(IDT)).0[vector].ist = ist };
+    }
+}
+
+/// Loads the shared IDT on this CPU.
+pub fn load_idt() {
+    let ptr = x86_64::structures::DescriptorTablePointer {
+        limit: (core::mem::size_of::<Idt>() - 1) as u16,
+        base: x86_64::VirtAddr::new(core::ptr::addr_of!(IDT) as u64),
+    };
+    // SAFETY: IDT is a static, fully initialized table of valid gates.
+    unsafe { x86_64::instructions::tables::lidt(&ptr) };
+}
+
+/// Routes `vector` (32..=255) to `handler`.
+pub fn set_handler(vector: u8, handler: Handler) {
+    assert!(vector >= 32, "vectors below 32 are exceptions");
+    HANDLERS[usize::from(vector)].store(handler as usize, Ordering::Release);
+}
+
+extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
+    let vector = frame.vector as usize;
+    if vector < 32 {
+        fault::exception(frame);
+        return;
+    }
+    if vector != usize::from(apic::SPURIOUS_VECTOR) {
+        apic::eoi();
+    }
+    match HANDLERS[vector].load(Ordering::Acquire) {
+        0 if vector == usize::from(apic::SPURIOUS_VECTOR) => {}
+        0 => fault::fatal_trap(frame, format_args!("unexpected interrupt vector {vector}")),
+        h => {
+            // SAFETY: only `set_handler` stores here, always a `Handler`.
+            let h: Handler = unsafe { core::mem::transmute::<usize, Handler>(h) };
+            h(frame);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The kernel's boot parameters: the table of valid keys, and reading the line
+//! from QEMU's fw_cfg.
+//!
+//! The parser itself is portable (`runtime::cmdline`, host-tested). This file
+//! holds what is specific to the kernel: which keys exist, and what happens on
+//! a bad line — the error, the list of valid keys, and a failure exit, before
+//! the machine is even brought up, so a typo costs a second, not a run.
+use runtime::cmdline::{self, Kind, Params, Spec};
+
+use crate::arch;
+
+/// Demos (`demo=`), run when no `test=` is given.
+pub const DEMOS: &[&str] = &["hello"];
+/// Scenario tests (`test=`), run by the QEMU integration tests.
+pub const TESTS: &[&str] = &["boot", "ipi", "nanotime", "pagefault", "divide", "panic", "stackoverflow"];
+
+pub const SPECS: &[Spec] = &[
+    Spec {
+        key: "GOMAXPROCS",
+        kind: Kind::Uint { min: 1, max: 256 },
+        help: "number of Ps; values above the CPU count are clamped (default: CPU count)",
+    },
+    Spec { key: "demo", kind: Kind::Choice(DEMOS), help: "serial-console demo to run (default hello)" },
+    Spec { key: "test", kind: Kind::Choice(TESTS), help: "run a self-test scenario instead of a demo" },
+    Spec {
+        key: "loglevel",
+        kind: Kind::Choice(&["error", "warn", "info", "debug", "trace"]),
+        help: "kernel log level (default info)",
+    },
+];
+
+/// The fw_cfg file the runner writes.
+const FILE: &str = "opt/gort/cmdline";
+
+static mut LINE: [u8; 4096] = [0; 4096];
+
+/// Reads and validates the boot command line; on any error prints it with the
+/// valid keys and exits with failure.
+pub fn load() -> Params<'static> {
+    // SAFETY: called once, on the boot CPU, before anything else reads LINE;
+    // afterwards LINE is only read (through the returned borrow).
+    let buf: &'static mut [u8; 4096] = unsafe { &mut *core::ptr::addr_of_mut!(LINE) };
+    let len = match arch::fwcfg::read_file(FILE, buf) {
+        Ok(Some(n)) => n,
+        Ok(None) | Err(arch::fwcfg::Error::NoDevice) => 0,
+        Err(arch::fwcfg::Error::TooLarge(n)) => {
+            reject(format_args!("boot command line is {n} bytes; at most {} are supported", buf.len()))
+        }
+    };
+    let line = match core::str::from_utf8(&buf[..len]) {
+        Ok(s) => s,
+        Err(_) => reject(format_args!("boot command line is not UTF-8")),
+    };
+    crate::println!("gort: boot parameters: {:?}", line);
+    match cmdline::parse(line, SPECS) {
+        Ok(p) => p,
+        Err(e) => reject(format_args!("{e}")),
+    }
+}
+
+fn reject(what: core::fmt::Arguments<'_>) -> ! {
+    let mut usage = Usage;
+    crate::println!("fatal error: {what}");
+    let _ = cmdline::write_usage(&mut usage, SPECS);
+    arch::exit(arch::ExitCode::Failure)
+}
+
+struct Usage;
+
+impl core::fmt::Write for Usage {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        crate::print!("{s}");
+        Ok(())
+    }
+}

@@ -1,0 +1,199 @@
+//! Self-test scenarios, chosen with `test=NAME` and run by the QEMU integration
+//! tests in `tests/tests/`. Each prints what it measured and returns a verdict;
+//! the deliberate-fault scenarios never return (the fault report and the
+//! failure exit are what their tests assert on).
+//!
+//! | test            | what it proves                                               |
+//! |-----------------|--------------------------------------------------------------|
+//! | `boot`          | every CPU online; each CPU's one-shot timer fires, not early |
+//! | `ipi`           | an IPI round trip between every ordered pair of CPUs         |
+//! | `nanotime`      | prints two marks 2 s apart by `nanotime()`, halting on the   |
+//! |                 | one-shot timer in between; the host compares its own clock  |
+//! | `pagefault`     | a write to an unmapped address gives the #PF report          |
+//! | `divide`        | a `div` by zero gives the #DE report                         |
+//! | `panic`         | a panic's backtrace names the function that panicked         |
+//! | `stackoverflow` | overflowing an AP's stack hits its guard page: reported on the |
+//! |                 | page-fault IST stack as a stack overflow                     |
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::arch::{self, apic, percpu, smp};
+use crate::println;
+
+/// Runs test `name`; true means pass.
+pub fn run(name: &str) -> bool {
+    match name {
+        "boot" => on_every_cpu(timer_check) == percpu::count(),
+        "ipi" => ipi_pairs(),
+        "nanotime" => nanotime_marks(),
+        "pagefault" => deliberate_page_fault(),
+        "divide" => deliberate_divide_error(),
+        "panic" => deliberate_panic(),
+        "stackoverflow" => {
+            let cpu = if percpu::count() > 1 { 1 } else { 0 };
+            let done = smp::post_call(cpu, |_| {
+                deliberate_stack_overflow(0);
+            }, 0);
+            smp::wait_call(cpu, done);
+            false
+        }
+        _ => unreachable!("test names are validated by the parameter table"),
+    }
+}
+
+/// Runs `f(cpu)` on every online CPU in turn (CPU 0 directly); returns how many
+/// returned true.
+pub fn on_every_cpu(f: fn(usize) -> bool) -> usize {
+    static OK: AtomicU64 = AtomicU64::new(0);
+    static F: AtomicU64 = AtomicU64::new(0);
+    OK.store(0, Ordering::Relaxed);
+    F.store(f as usize as u64, Ordering::Relaxed);
+    let trampoline = |cpu: usize| {
+        // SAFETY: F holds the `fn(usize) -> bool` stored just above.
+        let f: fn(usize) -> bool = unsafe { core::mem::transmute(F.load(Ordering::Relaxed) as usize) };
+        if f(cpu) {
+            OK.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    trampoline(0);
+    for cpu in 1..percpu::count() {
+        if percpu::get(cpu).online.load(Ordering::Acquire) {
+            let done = smp::post_call(cpu, trampoline, cpu);
+            smp::wait_call(cpu, done);
+        }
+    }
+    OK.load(Ordering::Relaxed) as usize
+}
+
+/// Halts until this CPU's timer interrupt has advanced `ticks`, or `nanotime()`
+/// passes `deadline` with the interrupt re-armed; returns the halts taken.
+fn sleep_until(deadline: u64) -> u64 {
+    let me = percpu::this();
+    let mut halts = 0;
+    loop {
+        x86_64::instructions::interrupts::disable();
+        if arch::nanotime() >= deadline {
+            x86_64::instructions::interrupts::enable();
+            return halts;
+        }
+        apic::arm_timer(deadline);
+        let before = me.timer_ticks.load(Ordering::Relaxed);
+        // Atomic sti;hlt: the timer cannot fire between the check and the halt.
+        arch::halt();
+        halts += 1;
+        let _ = before;
+    }
+}
+
+fn timer_check(cpu: usize) -> bool {
+    let me = percpu::this();
+    let ticks = me.timer_ticks.load(Ordering::Relaxed);
+    let start = arch::nanotime();
+    let deadline = start + 5_000_000;
+    let halts = sleep_until(deadline);
+    let end = arch::nanotime();
+    let fired = me.timer_ticks.load(Ordering::Relaxed) - ticks;
+    let ok = fired >= 1 && end >= deadline;
+    println!(
+        "timer: cpu{cpu} one-shot for 5000 us woke after {} us ({} interrupt(s), {} halt(s)){}",
+        (end - start) / 1000,
+        fired,
+        halts,
+        if ok { "" } else { " FAILED" }
+    );
+    ok
+}
+
+const MAX: usize = percpu::MAX_CPUS;
+static RTT: [[AtomicU64; MAX]; MAX] = [const { [const { AtomicU64::new(0) }; MAX] }; MAX];
+
+/// Pings every other CPU from `me` and records each round trip (u64::MAX: lost).
+fn ping_all(me: usize) {
+    let mine = percpu::get(me);
+    for peer in 0..percpu::count() {
+        if peer == me {
+            continue;
+        }
+        let before = mine.pongs.load(Ordering::Acquire);
+        let target = percpu::get(peer);
+        target.ping_from.store(me as u32, Ordering::Release);
+        let t0 = arch::nanotime();
+        apic::send_ipi(target.apic_id.load(Ordering::Relaxed), apic::PING_VECTOR);
+        let deadline = t0 + 1_000_000_000;
+        while mine.pongs.load(Ordering::Acquire) == before && arch::nanotime() < deadline {
+            core::hint::spin_loop();
+        }
+        let rtt = if mine.pongs.load(Ordering::Acquire) > before { arch::nanotime() - t0 } else { u64::MAX };
+        RTT[me][peer].store(rtt, Ordering::Relaxed);
+    }
+}
+
+fn ipi_pairs() -> bool {
+    let n = percpu::count();
+    on_every_cpu(|cpu| {
+        ping_all(cpu);
+        true
+    });
+    let mut ok = 0;
+    let mut worst = 0;
+    for from in 0..n {
+        for to in (0..n).filter(|&t| t != from) {
+            let rtt = RTT[from][to].load(Ordering::Relaxed);
+            if rtt == u64::MAX {
+                println!("ipi: cpu{from} -> cpu{to} LOST");
+            } else {
+                println!("ipi: cpu{from} -> cpu{to} round trip {} us", rtt / 1000);
+                ok += 1;
+                worst = worst.max(rtt);
+            }
+        }
+    }
+    println!("ipi: {ok}/{} round trips ok, slowest {} us", n * (n - 1), worst / 1000);
+    ok == n * (n - 1)
+}
+
+fn nanotime_marks() -> bool {
+    let ticks = percpu::this().timer_ticks.load(Ordering::Relaxed);
+    let t0 = arch::nanotime();
+    println!("nanotime: mark 0 at {t0} ns");
+    let halts = sleep_until(t0 + 2_000_000_000);
+    let t1 = arch::nanotime();
+    println!("nanotime: mark 1 at {t1} ns");
+    let fired = percpu::this().timer_ticks.load(Ordering::Relaxed) - ticks;
+    println!("nanotime: slept {} ns in {halts} halt(s), {fired} timer interrupt(s)", t1 - t0);
+    // Tickless: one interrupt for the whole sleep, not one per tick.
+    fired >= 1 && halts <= 3
+}
+
+#[inline(never)]
+fn deliberate_page_fault() -> bool {
+    println!("pagefault: writing to unmapped address 0xdead00000000");
+    // SAFETY: not safe at all: the point is to fault, and the fault is fatal.
+    unsafe { core::ptr::write_volatile(0xdead_0000_0000 as *mut u64, 1) };
+    false
+}
+
+#[inline(never)]
+fn deliberate_divide_error() -> bool {
+    println!("divide: dividing by zero with the div instruction");
+    let divisor = core::hint::black_box(0u64);
+    // SAFETY: `div` by zero raises #DE, which is fatal by design here.
+    unsafe { core::arch::asm!("div {0}", in(reg) divisor, inout("rax") 1u64 => _, inout("rdx") 0u64 => _) };
+    false
+}
+
+#[inline(never)]
+fn deliberate_panic() -> bool {
+    let answer = core::hint::black_box(41);
+    if answer != 42 {
+        panic!("deliberate panic: answer was {answer}");
+    }
+    true
+}
+
+#[inline(never)]
+#[allow(unconditional_recursion)]
+fn deliberate_stack_overflow(depth: u64) -> u64 {
+    let mut frame = [depth; 128];
+    core::hint::black_box(&mut frame);
+    deliberate_stack_overflow(depth + 1) + frame[depth as usize % 128]
+}

@@ -31,18 +31,26 @@ fn main() {
     let symtab = out.join("kernel.sym");
     std::fs::write(&symtab, runtime::symtab::encode(&symbols)).unwrap();
 
+    // The disk gets a copy without DWARF: the BIOS stage reads the kernel file
+    // through INT 13h, slow under TCG, and debug info is most of the file. gdb
+    // and the symbol table above use the full ELF.
+    let disk_kernel = strip_debug(&kernel, &out).unwrap_or_else(|why| {
+        println!("cargo:warning=booting the unstripped kernel ({why})");
+        kernel.clone()
+    });
+
     let mut config = bootloader::BootConfig::default();
     config.serial_logging = false;
     config.frame_buffer_logging = false;
 
     let bios = out.join("bios.img");
-    bootloader::BiosBoot::new(&kernel)
+    bootloader::BiosBoot::new(&disk_kernel)
         .set_ramdisk(&symtab)
         .set_boot_config(&config)
         .create_disk_image(&bios)
         .expect("create BIOS image");
     let uefi = out.join("uefi.img");
-    bootloader::UefiBoot::new(&kernel)
+    bootloader::UefiBoot::new(&disk_kernel)
         .set_ramdisk(&symtab)
         .set_boot_config(&config)
         .create_disk_image(&uefi)
@@ -51,4 +59,28 @@ fn main() {
     println!("cargo:rustc-env=BIOS_IMAGE={}", bios.display());
     println!("cargo:rustc-env=UEFI_IMAGE={}", uefi.display());
     println!("cargo:rustc-env=KERNEL_ELF={}", kernel.display());
+}
+
+/// Writes `kernel` without debug sections, using the toolchain's `llvm-objcopy`
+/// (rustup component `llvm-tools-preview`, listed in rust-toolchain.toml).
+fn strip_debug(kernel: &std::path::Path, out: &std::path::Path) -> Result<PathBuf, String> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = std::process::Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("rustc --print sysroot: {e}"))?;
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
+    let host = std::env::var("HOST").unwrap();
+    let objcopy = PathBuf::from(sysroot).join("lib/rustlib").join(host).join("bin/llvm-objcopy");
+    let stripped = out.join("kernel.stripped");
+    let status = std::process::Command::new(&objcopy)
+        .arg("--strip-debug")
+        .arg(kernel)
+        .arg(&stripped)
+        .status()
+        .map_err(|e| format!("{}: {e}", objcopy.display()))?;
+    if !status.success() {
+        return Err(format!("llvm-objcopy failed: {status}"));
+    }
+    Ok(stripped)
 }

@@ -166,9 +166,9 @@ fn nanotime_marks() -> bool {
 
 #[inline(never)]
 fn deliberate_page_fault() -> bool {
-    println!("pagefault: writing to unmapped address 0xdead00000000");
+    println!("pagefault: writing to unmapped address 0x7bad00000000");
     // SAFETY: not safe at all: the point is to fault, and the fault is fatal.
-    unsafe { core::ptr::write_volatile(0xdead_0000_0000 as *mut u64, 1) };
+    unsafe { core::ptr::write_volatile(0x7bad_0000_0000 as *mut u64, 1) };
     false
 }
 

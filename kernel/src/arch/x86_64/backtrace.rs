@@ -59,7 +59,7 @@ pub fn write_symbol(out: &mut dyn Write, pc: u64) {
 /// The return addresses on the frame-pointer chain starting at `rbp`.
 pub fn walk(mut rbp: u64, mut each: impl FnMut(u64)) {
     for _ in 0..MAX_FRAMES {
-        if rbp == 0 || rbp % 8 != 0 || rbp < 0xffff_8000_0000_0000 {
+        if rbp == 0 || rbp % 8 != 0 {
             return;
         }
         if !memory::probe(rbp) || !memory::probe(rbp + 8) {
@@ -79,18 +79,35 @@ pub fn walk(mut rbp: u64, mut each: impl FnMut(u64)) {
 }
 
 /// Prints a backtrace: `pc` first (if the trace starts at an interrupted
-/// instruction), then the chain from `rbp`.
+/// instruction), then the chain from `rbp`. Runs of the same return address
+/// (deep recursion) are folded into one line and a count.
 pub fn print(out: &mut dyn Write, pc: Option<u64>, rbp: u64) {
     let _ = writeln!(out, "backtrace:");
-    let mut line = |addr: u64, lookup: u64| {
+    let line = |out: &mut dyn Write, addr: u64, lookup: u64| {
         let _ = write!(out, "  {addr:#018x} ");
         write_symbol(out, lookup);
         let _ = writeln!(out);
     };
     if let Some(pc) = pc {
-        line(pc, pc);
+        line(out, pc, pc);
     }
-    walk(rbp, |ret| line(ret, ret - 1));
+    let (mut last, mut repeats) = (0, 0u64);
+    let fold = |out: &mut dyn Write, repeats: u64| {
+        if repeats > 0 {
+            let _ = writeln!(out, "  ...the frame above {repeats} more time(s)");
+        }
+    };
+    walk(rbp, |ret| {
+        if ret == last {
+            repeats += 1;
+            return;
+        }
+        fold(out, repeats);
+        repeats = 0;
+        last = ret;
+        line(out, ret, ret - 1);
+    });
+    fold(out, repeats);
 }
 
 /// The caller's frame pointer (the start of a trace from here).

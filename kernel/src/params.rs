@@ -12,7 +12,7 @@ use crate::arch;
 /// Demos (`demo=`), run when no `test=` is given.
 pub const DEMOS: &[&str] = &["hello"];
 /// Scenario tests (`test=`), run by the QEMU integration tests.
-pub const TESTS: &[&str] = &["boot", "ipi", "nanotime", "pagefault", "divide", "panic", "stackoverflow"];
+pub const TESTS: &[&str] = &["boot", "ipi", "nanotime", "pagefault", "divide", "panic", "stackoverflow", "hang"];
 
 pub const SPECS: &[Spec] = &[
     Spec {

@@ -6,7 +6,8 @@
 //! | test            | what it proves                                               |
 //! |-----------------|--------------------------------------------------------------|
 //! | `boot`          | every CPU online; each CPU's one-shot timer fires, not early |
-//! | `ipi`           | an IPI round trip between every ordered pair of CPUs         |
+//! | `ipi`           | an IPI round trip between every ordered pair of CPUs, and a  |
+//! |                 | broadcast to all others that every CPU answers               |
 //! | `nanotime`      | prints two marks 2 s apart by `nanotime()`, halting on the   |
 //! |                 | one-shot timer in between; the host compares its own clock  |
 //! | `pagefault`     | a write to an unmapped address gives the #PF report          |
@@ -14,6 +15,7 @@
 //! | `panic`         | a panic's backtrace names the function that panicked         |
 //! | `stackoverflow` | overflowing an AP's stack hits its guard page: reported on the |
 //! |                 | page-fault IST stack as a stack overflow                     |
+//! | `hang`          | never finishes (interrupts off, halted): the runner's timeout |
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::arch::{self, apic, percpu, smp};
@@ -36,6 +38,10 @@ pub fn run(name: &str) -> bool {
             smp::wait_call(cpu, done);
             false
         }
+        "hang" => loop {
+            x86_64::instructions::interrupts::disable();
+            x86_64::instructions::hlt();
+        },
         _ => unreachable!("test names are validated by the parameter table"),
     }
 }
@@ -148,7 +154,31 @@ fn ipi_pairs() -> bool {
         }
     }
     println!("ipi: {ok}/{} round trips ok, slowest {} us", n * (n - 1), worst / 1000);
-    ok == n * (n - 1)
+    ok == n * (n - 1) && broadcast()
+}
+
+/// One IPI to all other CPUs at once (the shorthand destination); every one
+/// must take it. Answers are counted in the peers' memory, not by pongs: pongs
+/// sent at the same moment coalesce in cpu0's APIC (see `PerCpu::pings_answered`).
+fn broadcast() -> bool {
+    let n = percpu::count();
+    let mut before = [0u64; MAX];
+    for peer in 1..n {
+        let p = percpu::get(peer);
+        p.ping_from.store(0, Ordering::Release);
+        before[peer] = p.pings_answered.load(Ordering::Acquire);
+    }
+    let answered = |before: &[u64; MAX]| {
+        (1..n).filter(|&p| percpu::get(p).pings_answered.load(Ordering::Acquire) > before[p]).count()
+    };
+    let t0 = arch::nanotime();
+    apic::send_ipi_all_others(apic::PING_VECTOR);
+    while answered(&before) < n - 1 && arch::nanotime() - t0 < 1_000_000_000 {
+        core::hint::spin_loop();
+    }
+    let got = answered(&before);
+    println!("ipi: broadcast from cpu0 answered by {got}/{} CPUs in {} us", n - 1, (arch::nanotime() - t0) / 1000);
+    got == n - 1
 }
 
 fn nanotime_marks() -> bool {

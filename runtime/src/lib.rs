@@ -8,6 +8,7 @@
 //!
 //! Today it holds:
 //! - [`cmdline`]: the `KEY=VALUE` boot-parameter parser and its validation;
+//! - [`frames`]: the physical-frame bitmap the machine layer allocates from;
 //! - [`symtab`]: the compact symbol table the kernel uses to symbolize backtraces
 //!   (written on the host from the kernel ELF, read by the kernel).
 #![cfg_attr(not(test), no_std)]
@@ -15,4 +16,5 @@
 extern crate alloc;
 
 pub mod cmdline;
+pub mod frames;
 pub mod symtab;

@@ -1,13 +1,14 @@
 //! Physical frames, page tables, and the kernel's virtual address regions.
 //!
 //! ## Physical memory
-//! A bitmap with one bit per 4 KiB frame (1 = in use) covers memory up to the
-//! highest usable address of the bootloader's memory map. It starts all-ones;
-//! each `Usable` region is cleared; then the bitmap's own frames and frame 0 are
-//! set again. Allocation is next-fit from a moving hint (O(1) amortized while
-//! memory is plentiful); `alloc_frame_below` scans from 0 for the AP trampoline,
-//! which needs a frame under 1 MiB, and the AP page-table copy (under 4 GiB).
-//! 512 MiB of guest memory costs a 16 KiB bitmap; 24 GiB costs 768 KiB.
+//! A `runtime::frames::FrameBitmap` (portable, host-tested) with one bit per
+//! 4 KiB frame covers memory up to the highest usable address of the
+//! bootloader's memory map; it lives in the first usable region above 1 MiB
+//! that fits. Every `Usable` region is released into it, then its own frames
+//! and frame 0 are reserved again. Allocation is next-fit starting at 1 MiB,
+//! so low memory stays free for `alloc_frame_below` (the AP trampoline needs a
+//! frame under 1 MiB, the AP page-table copy one under 4 GiB). 512 MiB of
+//! guest memory costs a 16 KiB bitmap; 24 GiB costs 768 KiB.
 //!
 //! ## Virtual memory
 //! The bootloader maps all physical memory at a dynamic offset (`phys_to_virt`)
@@ -40,6 +41,8 @@ use x86_64::structures::paging::{
 };
 use x86_64::{PhysAddr, VirtAddr};
 
+use runtime::frames::FrameBitmap;
+
 use super::sync::IrqLock;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -50,7 +53,7 @@ pub const HEAP_SIZE: u64 = 32 << 20;
 const GIB: u64 = 1 << 30;
 
 static PHYS_OFFSET: AtomicU64 = AtomicU64::new(0);
-static FRAMES: IrqLock<Option<Bitmap>> = IrqLock::new(None);
+static FRAMES: IrqLock<Option<FrameBitmap<'static>>> = IrqLock::new(None);
 static PAGE_TABLE: IrqLock<Option<OffsetPageTable<'static>>> = IrqLock::new(None);
 static SLOT_BASE: AtomicU64 = AtomicU64::new(0);
 static MMIO_NEXT: AtomicU64 = AtomicU64::new(0);
@@ -61,51 +64,6 @@ static KERNEL_L4: AtomicU64 = AtomicU64::new(0);
 /// mapping of all physical memory).
 pub fn phys_to_virt(pa: u64) -> VirtAddr {
     VirtAddr::new(pa + PHYS_OFFSET.load(Ordering::Relaxed))
-}
-
-struct Bitmap {
-    words: &'static mut [u64],
-    frames: u64,
-    hint: u64,
-    free: u64,
-}
-
-impl Bitmap {
-    fn is_used(&self, f: u64) -> bool {
-        self.words[(f / 64) as usize] & (1 << (f % 64)) != 0
-    }
-    fn set(&mut self, f: u64, used: bool) {
-        let w = &mut self.words[(f / 64) as usize];
-        let bit = 1u64 << (f % 64);
-        match (used, *w & bit != 0) {
-            (true, false) => self.free -= 1,
-            (false, true) => self.free += 1,
-            _ => {}
-        }
-        if used { *w |= bit } else { *w &= !bit }
-    }
-    fn alloc_in(&mut self, from: u64, to: u64) -> Option<u64> {
-        let to = to.min(self.frames);
-        let mut f = from;
-        while f < to {
-            let w = self.words[(f / 64) as usize];
-            if w == u64::MAX && f % 64 == 0 {
-                f += 64;
-                continue;
-            }
-            if w & (1 << (f % 64)) == 0 {
-                self.set(f, true);
-                return Some(f);
-            }
-            f += 1;
-        }
-        None
-    }
-    fn alloc(&mut self) -> Option<u64> {
-        let f = self.alloc_in(self.hint, self.frames).or_else(|| self.alloc_in(1, self.hint))?;
-        self.hint = f + 1;
-        Some(f)
-    }
 }
 
 /// Sets up the frame bitmap and page-table access. Boot CPU, once, first thing
@@ -126,19 +84,16 @@ pub fn init(regions: &MemoryRegions, phys_offset: u64) {
         // physical-memory offset, and large enough for the bitmap.
         unsafe { core::slice::from_raw_parts_mut(ptr, (bitmap_bytes / 8) as usize) }
     };
-    words.fill(u64::MAX);
-    let mut bm = Bitmap { words, frames, hint: 0, free: 0 };
+    let mut bm = FrameBitmap::new_all_used(words, frames);
     for r in usable() {
-        for f in r.start.div_ceil(PAGE_SIZE)..r.end / PAGE_SIZE {
-            bm.set(f, false);
-        }
+        bm.release_range(r.start.div_ceil(PAGE_SIZE), r.end / PAGE_SIZE);
     }
-    for f in home.start / PAGE_SIZE..(home.start + bitmap_bytes).div_ceil(PAGE_SIZE) {
-        bm.set(f, true);
-    }
-    bm.set(0, true);
-    bm.hint = 0x10_0000 / PAGE_SIZE;
-    log::info!("memory: {} MiB usable, {} frames free", bm.free * PAGE_SIZE >> 20, bm.free);
+    bm.reserve_range(home.start / PAGE_SIZE, (home.start + bitmap_bytes).div_ceil(PAGE_SIZE));
+    bm.reserve_range(0, 1);
+    // Keep low memory for callers that need it (the AP trampoline).
+    bm.set_hint(0x10_0000 / PAGE_SIZE);
+    let free = bm.free_count();
+    log::info!("memory: {} MiB usable, {free} frames free", (free * PAGE_SIZE) >> 20);
     *FRAMES.lock() = Some(bm);
 
     let (l4_frame, _) = Cr3::read();
@@ -188,15 +143,12 @@ pub fn alloc_frame_below(limit: u64) -> Option<PhysFrame> {
 /// Returns a frame to the allocator.
 pub fn free_frame(frame: PhysFrame) {
     let f = frame.start_address().as_u64() / PAGE_SIZE;
-    let mut frames = FRAMES.lock();
-    let bm = frames.as_mut().expect("memory not initialized");
-    assert!(bm.is_used(f), "free of free frame {:#x}", f * PAGE_SIZE);
-    bm.set(f, false);
+    FRAMES.lock().as_mut().expect("memory not initialized").free(f);
 }
 
 /// Free frames right now.
 pub fn free_frames() -> u64 {
-    FRAMES.lock().as_ref().map_or(0, |b| b.free)
+    FRAMES.lock().as_ref().map_or(0, |b| b.free_count())
 }
 
 fn zero_frame(frame: PhysFrame) {

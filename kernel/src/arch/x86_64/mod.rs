@@ -99,7 +99,9 @@ pub fn init(boot_info: &'static BootInfo) -> Machine {
     trap::set_handler(apic::WAKE_VECTOR, |_| {});
     trap::set_handler(apic::CALL_VECTOR, |_| {});
     trap::set_handler(apic::PING_VECTOR, |_| {
-        let from = percpu::this().ping_from.load(Ordering::Acquire) as usize;
+        let me = percpu::this();
+        let from = me.ping_from.load(Ordering::Acquire) as usize;
+        me.pings_answered.fetch_add(1, Ordering::Release);
         apic::send_ipi(percpu::get(from).apic_id.load(Ordering::Relaxed), apic::PONG_VECTOR);
     });
     trap::set_handler(apic::PONG_VECTOR, |_| {

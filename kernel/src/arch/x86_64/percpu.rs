@@ -39,6 +39,10 @@ pub struct PerCpu {
     /// IPI test traffic: who to answer, how many answers arrived.
     pub ping_from: AtomicU32,
     pub pongs: AtomicU64,
+    /// Pings this CPU has answered. Memory, not IPI counts: an interrupt
+    /// vector that is already pending coalesces with a new one (one IRR bit
+    /// per vector), so several simultaneous pongs can arrive as one.
+    pub pings_answered: AtomicU64,
     /// Local APIC timer interrupts taken.
     pub timer_ticks: AtomicU64,
     /// Top of the stack this CPU started on (its boot stack).
@@ -59,6 +63,7 @@ impl PerCpu {
             call_done: AtomicU64::new(0),
             ping_from: AtomicU32::new(0),
             pongs: AtomicU64::new(0),
+            pings_answered: AtomicU64::new(0),
             timer_ticks: AtomicU64::new(0),
             boot_stack_top: AtomicU64::new(0),
             in_fatal: AtomicBool::new(false),

@@ -1,0 +1,80 @@
+//! Fatal errors end the run with a report and the failure code: CPU exceptions,
+//! a panic (whose backtrace names the function), a stack overflow into a guard
+//! page, and bad boot parameters (caught before the machine is even up).
+use tests::*;
+
+/// Boots `cmdline`, expects a failure exit and returns the console.
+fn fails(cpus: u32, cmdline: &str) -> Outcome {
+    let out = boot(cpus, Firmware::Bios, cmdline);
+    expect_verdict(&out, Verdict::Fail);
+    out
+}
+
+#[test]
+fn page_fault_is_reported() {
+    let out = fails(1, "test=pagefault");
+    expect_line(&out, "fatal error: page fault (#PF, vector 14)");
+    expect_line(&out, "[cpu 0, error code 0x2 (not-present write), cr2 0x7bad00000000]");
+    expect_line(&out, "rip 0xffffffff");
+    let rip = find_line(&out, "rip 0x").unwrap();
+    assert!(rip.contains("kernel::selftest::deliberate_page_fault+0x"), "{rip}");
+    expect_line(&out, "rax    0x00007bad00000000");
+    expect_line(&out, "kernel::kernel_main+0x");
+}
+
+#[test]
+fn divide_error_is_reported() {
+    let out = fails(2, "test=divide");
+    expect_line(&out, "fatal error: divide error (#DE, vector 0)");
+    let rip = find_line(&out, "rip 0x").unwrap();
+    assert!(rip.contains("kernel::selftest::deliberate_divide_error+0x"), "{rip}");
+}
+
+#[test]
+fn panic_backtrace_names_the_function() {
+    let out = fails(2, "test=panic");
+    expect_line(&out, "panic: deliberate panic: answer was 41");
+    expect_line(&out, "[at kernel/src/selftest.rs:");
+    let trace: Vec<&str> = out.output.lines().skip_while(|l| *l != "backtrace:").collect();
+    assert!(trace.len() > 2, "no backtrace:\n{}", out.output);
+    let names = trace.join("\n");
+    assert!(names.contains("kernel::selftest::deliberate_panic+0x"), "{names}");
+    assert!(names.contains("kernel::kernel_main+0x"), "{names}");
+}
+
+#[test]
+fn stack_overflow_hits_the_guard_page() {
+    let out = fails(2, "test=stackoverflow");
+    expect_line(&out, "fatal error: stack overflow (page fault in a guard page at 0x");
+    expect_line(&out, "[cpu 1, error code 0x2 (not-present write)");
+    expect_line(&out, "kernel::selftest::deliberate_stack_overflow+0x");
+    expect_line(&out, "...the frame above");
+}
+
+#[test]
+fn unknown_boot_parameter_is_refused() {
+    let out = fails(1, "GOMAXPROC=2");
+    expect_line(&out, "fatal error: unknown boot parameter \"GOMAXPROC\"");
+    expect_line(&out, "valid boot parameters:");
+    expect_line(&out, "  GOMAXPROCS=<an integer in 1..=256>");
+    expect_line(&out, "  demo=<one of hello>");
+    assert!(out.to_all_online.is_none(), "the machine must not come up on a bad line");
+}
+
+#[test]
+fn bad_boot_parameter_values_are_refused() {
+    let out = fails(1, "GOMAXPROCS=0");
+    expect_line(&out, "fatal error: bad value \"0\" for boot parameter GOMAXPROCS: want an integer in 1..=256");
+    let out = fails(1, "demo=nope");
+    expect_line(&out, "fatal error: bad value \"nope\" for boot parameter demo: want one of hello");
+    let out = fails(1, "loglevel");
+    expect_line(&out, "fatal error: malformed boot parameter \"loglevel\": want KEY=VALUE");
+}
+
+#[test]
+fn gomaxprocs_above_cpu_count_is_clamped() {
+    let out = boot(2, Firmware::Bios, "GOMAXPROCS=64 test=boot");
+    expect_verdict(&out, Verdict::Pass);
+    expect_line(&out, "GOMAXPROCS=64 clamped to the 2 CPUs online");
+    expect_line(&out, "GOMAXPROCS=2,");
+}

@@ -181,9 +181,7 @@ pub fn run(config: &Config, mut on_line: impl FnMut(&str)) -> Result<Outcome, St
         Firmware::Uefi => UEFI_IMAGE,
     };
     let mut cmd = qemu_command(config, Path::new(image));
-    cmd.stdin(if config.gdb { Stdio::inherit() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(if config.gdb { Stdio::inherit() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
     let start = Instant::now();
     let mut child = cmd.spawn().map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
 
@@ -320,12 +318,8 @@ mod tests {
 
     #[test]
     fn command_escapes_commas_and_adds_firmware() {
-        let config = Config {
-            firmware: Firmware::Uefi,
-            cmdline: "GODEBUG=a=1,b=2".into(),
-            cpus: 4,
-            ..Config::default()
-        };
+        let config =
+            Config { firmware: Firmware::Uefi, cmdline: "GODEBUG=a=1,b=2".into(), cpus: 4, ..Config::default() };
         let cmd = qemu_command(&config, Path::new("/x.img"));
         let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
         assert!(args.contains(&"name=opt/gort/cmdline,string=GODEBUG=a=1,,b=2".to_string()));
@@ -338,8 +332,8 @@ mod tests {
 
     #[test]
     fn verdict_exit_codes_are_distinct() {
-        let codes = [Verdict::Pass, Verdict::Fail, Verdict::NoVerdict(Some(0)), Verdict::Timeout]
-            .map(Verdict::exit_code);
+        let codes =
+            [Verdict::Pass, Verdict::Fail, Verdict::NoVerdict(Some(0)), Verdict::Timeout].map(Verdict::exit_code);
         assert_eq!(codes, [0, 1, 2, 3]);
     }
 }

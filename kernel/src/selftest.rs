@@ -32,9 +32,13 @@ pub fn run(name: &str) -> bool {
         "panic" => deliberate_panic(),
         "stackoverflow" => {
             let cpu = if percpu::count() > 1 { 1 } else { 0 };
-            let done = smp::post_call(cpu, |_| {
-                deliberate_stack_overflow(0);
-            }, 0);
+            let done = smp::post_call(
+                cpu,
+                |_| {
+                    deliberate_stack_overflow(0);
+                },
+                0,
+            );
             smp::wait_call(cpu, done);
             false
         }
@@ -115,7 +119,7 @@ static RTT: [[AtomicU64; MAX]; MAX] = [const { [const { AtomicU64::new(0) }; MAX
 /// Pings every other CPU from `me` and records each round trip (u64::MAX: lost).
 fn ping_all(me: usize) {
     let mine = percpu::get(me);
-    for peer in 0..percpu::count() {
+    for (peer, slot) in RTT[me].iter().enumerate().take(percpu::count()) {
         if peer == me {
             continue;
         }
@@ -129,7 +133,7 @@ fn ping_all(me: usize) {
             core::hint::spin_loop();
         }
         let rtt = if mine.pongs.load(Ordering::Acquire) > before { arch::nanotime() - t0 } else { u64::MAX };
-        RTT[me][peer].store(rtt, Ordering::Relaxed);
+        slot.store(rtt, Ordering::Relaxed);
     }
 }
 
@@ -141,9 +145,9 @@ fn ipi_pairs() -> bool {
     });
     let mut ok = 0;
     let mut worst = 0;
-    for from in 0..n {
-        for to in (0..n).filter(|&t| t != from) {
-            let rtt = RTT[from][to].load(Ordering::Relaxed);
+    for (from, row) in RTT.iter().enumerate().take(n) {
+        for (to, slot) in row.iter().enumerate().take(n).filter(|&(t, _)| t != from) {
+            let rtt = slot.load(Ordering::Relaxed);
             if rtt == u64::MAX {
                 println!("ipi: cpu{from} -> cpu{to} LOST");
             } else {
@@ -163,10 +167,10 @@ fn ipi_pairs() -> bool {
 fn broadcast() -> bool {
     let n = percpu::count();
     let mut before = [0u64; MAX];
-    for peer in 1..n {
+    for (peer, seen) in before.iter_mut().enumerate().take(n).skip(1) {
         let p = percpu::get(peer);
         p.ping_from.store(0, Ordering::Release);
-        before[peer] = p.pings_answered.load(Ordering::Acquire);
+        *seen = p.pings_answered.load(Ordering::Acquire);
     }
     let answered = |before: &[u64; MAX]| {
         (1..n).filter(|&p| percpu::get(p).pings_answered.load(Ordering::Acquire) > before[p]).count()

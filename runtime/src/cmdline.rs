@@ -120,8 +120,7 @@ pub fn parse<'a>(line: &'a str, specs: &[Spec]) -> Result<Params<'a>, Error<'a>>
         if params.get(spec.key).is_some() {
             return Err(Error::Duplicate { key: spec.key });
         }
-        let parsed = parse_value(value, spec.kind)
-            .ok_or(Error::BadValue { key: spec.key, value, kind: spec.kind })?;
+        let parsed = parse_value(value, spec.kind).ok_or(Error::BadValue { key: spec.key, value, kind: spec.kind })?;
         if params.len == MAX_PARAMS {
             return Err(Error::TooMany);
         }
@@ -156,9 +155,7 @@ pub fn parse_uint(s: &str) -> Option<u64> {
             u64::from_str_radix(hex, 16).ok()?
         }
         Some(_) => return None,
-        None if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
-            digits.parse::<u64>().ok()?
-        }
+        None if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => digits.parse::<u64>().ok()?,
         None => return None,
     };
     n.checked_mul(1u64 << shift)
@@ -227,8 +224,7 @@ mod tests {
 
     #[test]
     fn parses_each_kind() {
-        let p = parse(" GOMAXPROCS=4  demo=sieve GODEBUG=schedtrace=1000,gctrace=1 stack=64k", SPECS)
-            .unwrap();
+        let p = parse(" GOMAXPROCS=4  demo=sieve GODEBUG=schedtrace=1000,gctrace=1 stack=64k", SPECS).unwrap();
         assert_eq!(p.uint("GOMAXPROCS"), Some(4));
         assert_eq!(p.word("demo"), Some("sieve"));
         assert_eq!(p.word("GODEBUG"), Some("schedtrace=1000,gctrace=1"));
@@ -254,9 +250,17 @@ mod tests {
 
     #[test]
     fn values_are_checked() {
-        for bad in ["GOMAXPROCS=0", "GOMAXPROCS=257", "GOMAXPROCS=-1", "GOMAXPROCS=four",
-                    "GOMAXPROCS=4x", "GOMAXPROCS=0x", "demo=Hello", "stack=18446744073709551616",
-                    "stack=16777216g"] {
+        for bad in [
+            "GOMAXPROCS=0",
+            "GOMAXPROCS=257",
+            "GOMAXPROCS=-1",
+            "GOMAXPROCS=four",
+            "GOMAXPROCS=4x",
+            "GOMAXPROCS=0x",
+            "demo=Hello",
+            "stack=18446744073709551616",
+            "stack=16777216g",
+        ] {
             assert!(matches!(parse(bad, SPECS), Err(Error::BadValue { .. })), "{bad}");
         }
     }

@@ -95,7 +95,7 @@ impl<'a> FrameBitmap<'a> {
         let mut f = from;
         while f < to {
             let w = self.words[(f / 64) as usize];
-            if w == u64::MAX && f % 64 == 0 {
+            if w == u64::MAX && f.is_multiple_of(64) {
                 f += 64;
                 continue;
             }

@@ -138,7 +138,11 @@ pub fn init_cpu() {
 /// This CPU's APIC id.
 pub fn id() -> u32 {
     let id = read(REG_ID);
-    if X2APIC.load(Ordering::Relaxed) { id } else { id >> 24 }
+    if X2APIC.load(Ordering::Relaxed) {
+        id
+    } else {
+        id >> 24
+    }
 }
 
 /// Signals end of interrupt.

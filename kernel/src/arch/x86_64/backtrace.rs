@@ -59,7 +59,7 @@ pub fn write_symbol(out: &mut dyn Write, pc: u64) {
 /// The return addresses on the frame-pointer chain starting at `rbp`.
 pub fn walk(mut rbp: u64, mut each: impl FnMut(u64)) {
     for _ in 0..MAX_FRAMES {
-        if rbp == 0 || rbp % 8 != 0 {
+        if rbp == 0 || !rbp.is_multiple_of(8) {
             return;
         }
         if !memory::probe(rbp) || !memory::probe(rbp + 8) {

@@ -1,5 +1,5 @@
 //! CPU feature queries (CPUID), named for what the kernel asks.
-use core::arch::x86_64::{CpuidResult, __cpuid, __cpuid_count};
+use core::arch::x86_64::{__cpuid, __cpuid_count, CpuidResult};
 
 fn leaf(eax: u32) -> CpuidResult {
     // CPUID exists on every x86_64 CPU (the intrinsic is safe); a leaf beyond

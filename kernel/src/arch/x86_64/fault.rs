@@ -48,16 +48,38 @@ pub fn set_page_fault_hook(hook: PageFaultHook) {
 }
 
 const NAMES: [(&str, &str); 32] = [
-    ("divide error", "#DE"), ("debug", "#DB"), ("non-maskable interrupt", "NMI"),
-    ("breakpoint", "#BP"), ("overflow", "#OF"), ("bound range exceeded", "#BR"),
-    ("invalid opcode", "#UD"), ("device not available", "#NM"), ("double fault", "#DF"),
-    ("coprocessor segment overrun", "#MF"), ("invalid TSS", "#TS"), ("segment not present", "#NP"),
-    ("stack-segment fault", "#SS"), ("general protection fault", "#GP"), ("page fault", "#PF"),
-    ("reserved", "-"), ("x87 floating-point error", "#MF"), ("alignment check", "#AC"),
-    ("machine check", "#MC"), ("SIMD floating-point error", "#XM"), ("virtualization exception", "#VE"),
-    ("control protection", "#CP"), ("reserved", "-"), ("reserved", "-"), ("reserved", "-"),
-    ("reserved", "-"), ("reserved", "-"), ("reserved", "-"), ("hypervisor injection", "#HV"),
-    ("VMM communication", "#VC"), ("security exception", "#SX"), ("reserved", "-"),
+    ("divide error", "#DE"),
+    ("debug", "#DB"),
+    ("non-maskable interrupt", "NMI"),
+    ("breakpoint", "#BP"),
+    ("overflow", "#OF"),
+    ("bound range exceeded", "#BR"),
+    ("invalid opcode", "#UD"),
+    ("device not available", "#NM"),
+    ("double fault", "#DF"),
+    ("coprocessor segment overrun", "#MF"),
+    ("invalid TSS", "#TS"),
+    ("segment not present", "#NP"),
+    ("stack-segment fault", "#SS"),
+    ("general protection fault", "#GP"),
+    ("page fault", "#PF"),
+    ("reserved", "-"),
+    ("x87 floating-point error", "#MF"),
+    ("alignment check", "#AC"),
+    ("machine check", "#MC"),
+    ("SIMD floating-point error", "#XM"),
+    ("virtualization exception", "#VE"),
+    ("control protection", "#CP"),
+    ("reserved", "-"),
+    ("reserved", "-"),
+    ("reserved", "-"),
+    ("reserved", "-"),
+    ("reserved", "-"),
+    ("reserved", "-"),
+    ("hypervisor injection", "#HV"),
+    ("VMM communication", "#VC"),
+    ("security exception", "#SX"),
+    ("reserved", "-"),
 ];
 
 /// Handles exception `frame.vector` (< 32).
@@ -146,7 +168,13 @@ fn halt_forever() -> ! {
 
 fn describe_pf(code: u64) -> &'static str {
     match (code & 1 != 0, code & 2 != 0, code & 16 != 0) {
-        (_, _, true) => if code & 1 != 0 { "protection violation, instruction fetch" } else { "not-present, instruction fetch" },
+        (_, _, true) => {
+            if code & 1 != 0 {
+                "protection violation, instruction fetch"
+            } else {
+                "not-present, instruction fetch"
+            }
+        }
         (false, false, _) => "not-present read",
         (false, true, _) => "not-present write",
         (true, false, _) => "protection violation, read",
@@ -156,11 +184,25 @@ fn describe_pf(code: u64) -> &'static str {
 
 fn write_registers(out: &mut dyn Write, f: &TrapFrame) {
     let regs = [
-        ("rax", f.rax), ("rbx", f.rbx), ("rcx", f.rcx), ("rdx", f.rdx),
-        ("rsi", f.rsi), ("rdi", f.rdi), ("rbp", f.rbp), ("rsp", f.rsp),
-        ("r8", f.r8), ("r9", f.r9), ("r10", f.r10), ("r11", f.r11),
-        ("r12", f.r12), ("r13", f.r13), ("r14", f.r14), ("r15", f.r15),
-        ("rflags", f.rflags), ("cs", f.cs), ("ss", f.ss),
+        ("rax", f.rax),
+        ("rbx", f.rbx),
+        ("rcx", f.rcx),
+        ("rdx", f.rdx),
+        ("rsi", f.rsi),
+        ("rdi", f.rdi),
+        ("rbp", f.rbp),
+        ("rsp", f.rsp),
+        ("r8", f.r8),
+        ("r9", f.r9),
+        ("r10", f.r10),
+        ("r11", f.r11),
+        ("r12", f.r12),
+        ("r13", f.r13),
+        ("r14", f.r14),
+        ("r15", f.r15),
+        ("rflags", f.rflags),
+        ("cs", f.cs),
+        ("ss", f.ss),
     ];
     for (i, (name, v)) in regs.iter().enumerate() {
         let _ = write!(out, "{name:<6} {v:#018x}{}", if i % 4 == 3 { "\n" } else { "  " });

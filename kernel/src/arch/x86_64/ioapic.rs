@@ -55,7 +55,13 @@ pub fn init(ioapics: &[IoApicInfo], overrides: &[Override]) {
                 write(base, 0x10 + 2 * i, 1 << 16);
                 write(base, 0x11 + 2 * i, 0);
             }
-            log::info!("ioapic: id {} at {:#x}, GSIs {}..{}", info.id, info.address, info.gsi_base, info.gsi_base + entries);
+            log::info!(
+                "ioapic: id {} at {:#x}, GSIs {}..{}",
+                info.id,
+                info.address,
+                info.gsi_base,
+                info.gsi_base + entries
+            );
             IoApic { base, gsi_base: info.gsi_base, entries }
         })
         .collect();

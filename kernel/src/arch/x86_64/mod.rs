@@ -59,7 +59,8 @@ pub fn init_early() {
 /// Brings the machine up (see the module essay). Boot CPU, once.
 pub fn init(boot_info: &'static BootInfo) -> Machine {
     trap::init_idt();
-    let phys_offset = boot_info.physical_memory_offset.into_option().expect("bootloader gave no physical-memory mapping");
+    let phys_offset =
+        boot_info.physical_memory_offset.into_option().expect("bootloader gave no physical-memory mapping");
     memory::init(&boot_info.memory_regions, phys_offset);
     heap::init();
     gdt::init_cpu();

@@ -57,18 +57,18 @@ core::arch::global_asm!(
     "    movw %ax, %ds",
     "    lgdtl (tr_gdtr - ap_trampoline_start)",
     "    movl %cr4, %eax",
-    "    orl $0xa0, %eax",                 // PAE | PGE
+    "    orl $0xa0, %eax", // PAE | PGE
     "    movl %eax, %cr4",
     "    movl (tr_cr3 - ap_trampoline_start), %eax",
     "    movl %eax, %cr3",
-    "    movl $0xc0000080, %ecx",          // EFER
+    "    movl $0xc0000080, %ecx", // EFER
     "    rdmsr",
-    "    orl $0x900, %eax",                // LME | NXE
+    "    orl $0x900, %eax", // LME | NXE
     "    wrmsr",
     "    movl %cr0, %eax",
-    "    orl $0x80010001, %eax",           // PG | WP | PE
+    "    orl $0x80010001, %eax", // PG | WP | PE
     "    movl %eax, %cr0",
-    "    .byte 0x66, 0xea",                // ljmpl $0x08, $target
+    "    .byte 0x66, 0xea", // ljmpl $0x08, $target
     ".global tr_ljmp_target",
     "tr_ljmp_target:",
     "    .long 0",
@@ -87,18 +87,18 @@ core::arch::global_asm!(
     "    movq tr_arg(%rip), %rdi",
     "    movq tr_entry(%rip), %rax",
     "    xorl %ebp, %ebp",
-    "    pushq $0",                        // a null return address ends backtraces
+    "    pushq $0", // a null return address ends backtraces
     "    jmpq *%rax",
     ".balign 8",
     ".global tr_gdt",
     "tr_gdt:",
     "    .quad 0",
-    "    .quad 0x00af9a000000ffff",        // 64-bit code, selector 0x08
-    "    .quad 0x00cf92000000ffff",        // data, selector 0x10
+    "    .quad 0x00af9a000000ffff", // 64-bit code, selector 0x08
+    "    .quad 0x00cf92000000ffff", // data, selector 0x10
     ".global tr_gdtr",
     "tr_gdtr:",
     "    .word 23",
-    "    .long 0",                         // patched: linear address of tr_gdt
+    "    .long 0", // patched: linear address of tr_gdt
     ".balign 8",
     ".global tr_cr3",
     "tr_cr3: .quad 0",
@@ -160,7 +160,7 @@ pub fn start_aps(apic_ids: &[u32]) -> usize {
     if apic_ids.len() <= 1 {
         return 1;
     }
-    // SAFETY (all symbol reads below): linker symbols of the block above.
+    // SAFETY: taking the addresses of the linker symbols of the block above.
     let (start, end) = unsafe { (&ap_trampoline_start as *const u8, &ap_trampoline_end as *const u8) };
     let len = end as usize - start as usize;
     let frame = memory::alloc_frame_below(0x10_0000).expect("no free page below 1 MiB for the AP trampoline");

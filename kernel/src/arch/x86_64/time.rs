@@ -94,9 +94,10 @@ pub fn calibrate() {
     let mut samples = [measure_with_pit(), measure_with_pit(), measure_with_pit()];
     samples.sort_unstable();
     let measured = samples[1] * 1000 / 50;
-    let (hz, source) = match cpuid::tsc_hz_leaf15().map(|h| (h, "CPUID 0x15")).or_else(|| {
-        cpuid::tsc_hz_hypervisor().map(|h| (h, "CPUID 0x40000010"))
-    }) {
+    let (hz, source) = match cpuid::tsc_hz_leaf15()
+        .map(|h| (h, "CPUID 0x15"))
+        .or_else(|| cpuid::tsc_hz_hypervisor().map(|h| (h, "CPUID 0x40000010")))
+    {
         Some((h, src)) if h.abs_diff(measured) * 50 <= measured => (h, src),
         Some((h, src)) => {
             log::warn!("time: {src} says {h} Hz but the PIT measures {measured} Hz; using the PIT");

@@ -113,7 +113,8 @@ struct Gate {
 #[repr(C, align(16))]
 struct Idt([Gate; 256]);
 
-static mut IDT: Idt = Idt([Gate { offset_low: 0, selector: 0, ist: 0, attributes: 0, offset_mid: 0, offset_high: 0, reserved: 0 }; 256]);
+static mut IDT: Idt =
+    Idt([Gate { offset_low: 0, selector: 0, ist: 0, attributes: 0, offset_mid: 0, offset_high: 0, reserved: 0 }; 256]);
 
 type Handler = fn(&mut TrapFrame);
 static HANDLERS: [AtomicUsize; 256] = [const { AtomicUsize::new(0) }; 256];
@@ -144,12 +145,9 @@ pub fn init_idt() {
 /// Points the faults that need a trusted stack at their IST slots. Call after
 /// the boot CPU's TSS is loaded (and before APs start: the IDT is shared).
 pub fn enable_ist() {
-    for (vector, ist) in [
-        (8, gdt::IST_DOUBLE_FAULT),
-        (2, gdt::IST_NMI),
-        (18, gdt::IST_MACHINE_CHECK),
-        (14, gdt::IST_PAGE_FAULT),
-    ] {
+    for (vector, ist) in
+        [(8, gdt::IST_DOUBLE_FAULT), (2, gdt::IST_NMI), (18, gdt::IST_MACHINE_CHECK), (14, gdt::IST_PAGE_FAULT)]
+    {
         // SAFETY: boot CPU, before the APs load the IDT; a u8 write.
         unsafe { (*core::ptr::addr_of_mut!(IDT)).0[vector].ist = ist };
     }

@@ -43,21 +43,22 @@ fn main() {
     config.serial_logging = false;
     config.frame_buffer_logging = false;
 
-    let bios = out.join("bios.img");
-    bootloader::BiosBoot::new(&disk_kernel)
-        .set_ramdisk(&symtab)
-        .set_boot_config(&config)
-        .create_disk_image(&bios)
-        .expect("create BIOS image");
-    let uefi = out.join("uefi.img");
-    bootloader::UefiBoot::new(&disk_kernel)
-        .set_ramdisk(&symtab)
-        .set_boot_config(&config)
-        .create_disk_image(&uefi)
-        .expect("create UEFI image");
-
-    println!("cargo:rustc-env=BIOS_IMAGE={}", bios.display());
-    println!("cargo:rustc-env=UEFI_IMAGE={}", uefi.display());
+    for (name, env) in [("bios.img", "BIOS_IMAGE"), ("uefi.img", "UEFI_IMAGE")] {
+        let image = out.join(name);
+        let made = if name == "bios.img" {
+            bootloader::BiosBoot::new(&disk_kernel)
+                .set_ramdisk(&symtab)
+                .set_boot_config(&config)
+                .create_disk_image(&image)
+        } else {
+            bootloader::UefiBoot::new(&disk_kernel)
+                .set_ramdisk(&symtab)
+                .set_boot_config(&config)
+                .create_disk_image(&image)
+        };
+        made.unwrap_or_else(|e| panic!("create {name}: {e}"));
+        println!("cargo:rustc-env={env}={}", image.display());
+    }
     println!("cargo:rustc-env=KERNEL_ELF={}", kernel.display());
 }
 

@@ -10,10 +10,12 @@ use std::time::Duration;
 
 use boot::{Accel, Config, Firmware, Verdict};
 
+const MIN_MEM_MIB: u64 = 64;
+
 const USAGE: &str = "usage: boot [--cpus N] [--mem MIB] [--bios|--uefi] [--kvm] [--gdb] \
 [--timeout SECS] [--dry-run] [KEY=VALUE ...]
   --cpus N        vCPUs (1..=64, default 1)
-  --mem MIB       guest memory in MiB (default 512)
+  --mem MIB       guest memory in MiB, at least 64 (default 512)
   --bios|--uefi   firmware (default BIOS; UEFI uses OVMF)
   --kvm           use KVM instead of TCG (broken under nested virtualization; never automatic)
   --gdb           wait for gdb on :1234 before the first instruction; no timeout
@@ -38,7 +40,15 @@ fn parse_args(args: &[String]) -> Result<(Config, bool), String> {
                     return Err("--cpus: want 1..=64".into());
                 }
             }
-            "--mem" => config.memory_mib = value("--mem")? as u32,
+            "--mem" => {
+                let mib = value("--mem")?;
+                // Below this the firmware or the bootloader stalls before the kernel
+                // runs, and the kernel wants a 32 MiB heap besides.
+                if !(MIN_MEM_MIB..=1 << 20).contains(&mib) {
+                    return Err(format!("--mem: want {MIN_MEM_MIB}..=1048576 MiB"));
+                }
+                config.memory_mib = mib as u32;
+            }
             "--timeout" => config.timeout = Duration::from_secs(value("--timeout")?),
             "--bios" => config.firmware = Firmware::Bios,
             "--uefi" => config.firmware = Firmware::Uefi,

@@ -24,6 +24,9 @@ fn pass_fail_and_timeout_have_distinct_statuses() {
 fn bad_usage_is_refused_without_booting() {
     let (code, text) = boot(&["--cpus", "0"]);
     assert_eq!(code, 64, "{text}");
+    let (code, text) = boot(&["--mem", "8"]);
+    assert_eq!(code, 64, "{text}");
+    assert!(text.contains("--mem: want 64..="), "{text}");
     let (code, text) = boot(&["--frobnicate"]);
     assert_eq!(code, 64, "{text}");
     assert!(text.contains("unknown argument \"--frobnicate\""), "{text}");

@@ -12,7 +12,7 @@ use crate::arch;
 /// Demos (`demo=`), run when no `test=` is given.
 pub const DEMOS: &[&str] = &["hello"];
 /// Scenario tests (`test=`), run by the QEMU integration tests.
-pub const TESTS: &[&str] = &["boot", "ipi", "nanotime", "pagefault", "divide", "panic", "stackoverflow", "hang"];
+pub const TESTS: &[&str] = &["boot", "ipi", "nanotime", "pagefault", "divide", "nx", "panic", "stackoverflow", "hang"];
 
 pub const SPECS: &[Spec] = &[
     Spec {
@@ -40,10 +40,10 @@ pub fn load() -> Params<'static> {
     // SAFETY: called once, on the boot CPU, before anything else reads LINE;
     // afterwards LINE is only read (through the returned borrow).
     let buf: &'static mut [u8; 4096] = unsafe { &mut *core::ptr::addr_of_mut!(LINE) };
-    let len = match arch::fwcfg::read_file(FILE, buf) {
+    let len = match arch::qemu::read_file(FILE, buf) {
         Ok(Some(n)) => n,
-        Ok(None) | Err(arch::fwcfg::Error::NoDevice) => 0,
-        Err(arch::fwcfg::Error::TooLarge(n)) => {
+        Ok(None) | Err(arch::qemu::Error::NoDevice) => 0,
+        Err(arch::qemu::Error::TooLarge(n)) => {
             reject(format_args!("boot command line is {n} bytes; at most {} are supported", buf.len()))
         }
     };

@@ -12,6 +12,8 @@
 //! |                 | one-shot timer in between; the host compares its own clock  |
 //! | `pagefault`     | a write to an unmapped address gives the #PF report          |
 //! | `divide`        | a `div` by zero gives the #DE report                         |
+//! | `nx`            | jumping into a heap buffer faults on the instruction fetch:  |
+//! |                 | data is mapped no-execute                                    |
 //! | `panic`         | a panic's backtrace names the function that panicked         |
 //! | `stackoverflow` | overflowing an AP's stack hits its guard page: reported on the |
 //! |                 | page-fault IST stack as a stack overflow                     |
@@ -29,6 +31,7 @@ pub fn run(name: &str) -> bool {
         "nanotime" => nanotime_marks(),
         "pagefault" => deliberate_page_fault(),
         "divide" => deliberate_divide_error(),
+        "nx" => execute_heap(),
         "panic" => deliberate_panic(),
         "stackoverflow" => {
             let cpu = if percpu::count() > 1 { 1 } else { 0 };
@@ -212,6 +215,19 @@ fn deliberate_divide_error() -> bool {
     let divisor = core::hint::black_box(0u64);
     // SAFETY: `div` by zero raises #DE, which is fatal by design here.
     unsafe { core::arch::asm!("div {0}", in(reg) divisor, inout("rax") 1u64 => _, inout("rdx") 0u64 => _) };
+    false
+}
+
+#[inline(never)]
+fn execute_heap() -> bool {
+    // `ret`: harmless if it ran, which it must not.
+    let code = alloc::boxed::Box::new([0xc3u8; 16]);
+    let addr = code.as_ptr() as usize;
+    println!("nx: calling into the heap at {addr:#x}");
+    // SAFETY: not safe: the point is that the fetch faults (NX), fatally.
+    let f: extern "C" fn() = unsafe { core::mem::transmute::<usize, extern "C" fn()>(addr) };
+    f();
+    println!("nx: the heap is executable");
     false
 }
 

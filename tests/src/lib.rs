@@ -7,9 +7,9 @@ use std::time::Duration;
 
 pub use boot::{Config, Firmware, Outcome, Verdict};
 
-/// Boots with `cpus` vCPUs, `firmware` and boot parameters `cmdline`.
-pub fn boot(cpus: u32, firmware: Firmware, cmdline: &str) -> Outcome {
-    let config = Config {
+/// The configuration `boot` uses, for tests that change one more thing.
+pub fn config(cpus: u32, firmware: Firmware, cmdline: &str) -> Config {
+    Config {
         cpus,
         firmware,
         cmdline: cmdline.to_string(),
@@ -17,8 +17,17 @@ pub fn boot(cpus: u32, firmware: Firmware, cmdline: &str) -> Outcome {
         // hang must still end the test.
         timeout: Duration::from_secs(120),
         ..Config::default()
-    };
-    boot::run(&config, |_| {}).unwrap_or_else(|e| panic!("cannot run QEMU: {e}"))
+    }
+}
+
+/// Boots with `cpus` vCPUs, `firmware` and boot parameters `cmdline`.
+pub fn boot(cpus: u32, firmware: Firmware, cmdline: &str) -> Outcome {
+    boot_with(&config(cpus, firmware, cmdline))
+}
+
+/// Boots `config`.
+pub fn boot_with(config: &Config) -> Outcome {
+    boot::run(config, |_| {}).unwrap_or_else(|e| panic!("cannot run QEMU: {e}"))
 }
 
 /// Asserts the run ended with `verdict`.

@@ -1,4 +1,5 @@
-//! Fatal errors end the run with a report and the failure code: CPU exceptions,
+//! Fatal errors end the run with a report and the failure code: CPU exceptions
+//! (and NX: data cannot be executed),
 //! a panic (whose backtrace names the function), a stack overflow into a guard
 //! page, and bad boot parameters (caught before the machine is even up).
 use tests::*;
@@ -26,8 +27,22 @@ fn page_fault_is_reported() {
 fn divide_error_is_reported() {
     let out = fails(2, "test=divide");
     expect_line(&out, "fatal error: divide error (#DE, vector 0)");
+    expect_line(&out, "[cpu 0, error code 0x0, cr2 0x");
     let rip = find_line(&out, "rip 0x").unwrap();
     assert!(rip.contains("kernel::selftest::deliberate_divide_error+0x"), "{rip}");
+}
+
+#[test]
+fn data_is_not_executable() {
+    let out = fails(1, "test=nx");
+    let addr = find_line(&out, "nx: calling into the heap at ").unwrap().rsplit(' ').next().unwrap().to_string();
+    expect_line(&out, "fatal error: page fault (#PF, vector 14)");
+    // Error code 0x11: the page is present; the fault is an instruction fetch.
+    expect_line(&out, &format!("error code 0x11 (protection violation, instruction fetch), cr2 {addr}]"));
+    assert!(!out.output.contains("the heap is executable"));
+    expect_line(&out, "rip is in no kernel function; [rsp] 0xffffffff");
+    let caller = find_line(&out, "[rsp]").unwrap();
+    assert!(caller.contains("kernel::selftest::execute_heap+0x"), "{caller}");
 }
 
 #[test]
@@ -77,4 +92,12 @@ fn gomaxprocs_above_cpu_count_is_clamped() {
     expect_verdict(&out, Verdict::Pass);
     expect_line(&out, "GOMAXPROCS=64 clamped to the 2 CPUs online");
     expect_line(&out, "GOMAXPROCS=2,");
+}
+
+#[test]
+fn too_little_memory_is_a_clear_error() {
+    let out = boot_with(&Config { memory_mib: 24, ..config(1, Firmware::Bios, "") });
+    expect_verdict(&out, Verdict::Fail);
+    expect_line(&out, "fatal error: out of memory: the kernel heap needs 32 MiB and");
+    expect_line(&out, "kernel::arch::x86_64::init+0x");
 }

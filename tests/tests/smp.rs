@@ -16,44 +16,25 @@ fn all_online(cpus: u32, firmware: Firmware) {
     expect_line(&out, "selftest boot: PASS");
 }
 
-#[test]
-fn bios_1_cpu() {
-    all_online(1, Firmware::Bios);
+/// One test per firmware and CPU count, so a failure names its configuration.
+macro_rules! all_online_tests {
+    ($($name:ident: $cpus:expr, $firmware:ident;)*) => {$(
+        #[test]
+        fn $name() {
+            all_online($cpus, Firmware::$firmware);
+        }
+    )*};
 }
 
-#[test]
-fn bios_2_cpus() {
-    all_online(2, Firmware::Bios);
-}
-
-#[test]
-fn bios_4_cpus() {
-    all_online(4, Firmware::Bios);
-}
-
-#[test]
-fn bios_8_cpus() {
-    all_online(8, Firmware::Bios);
-}
-
-#[test]
-fn uefi_1_cpu() {
-    all_online(1, Firmware::Uefi);
-}
-
-#[test]
-fn uefi_2_cpus() {
-    all_online(2, Firmware::Uefi);
-}
-
-#[test]
-fn uefi_4_cpus() {
-    all_online(4, Firmware::Uefi);
-}
-
-#[test]
-fn uefi_8_cpus() {
-    all_online(8, Firmware::Uefi);
+all_online_tests! {
+    bios_1_cpu: 1, Bios;
+    bios_2_cpus: 2, Bios;
+    bios_4_cpus: 4, Bios;
+    bios_8_cpus: 8, Bios;
+    uefi_1_cpu: 1, Uefi;
+    uefi_2_cpus: 2, Uefi;
+    uefi_4_cpus: 4, Uefi;
+    uefi_8_cpus: 8, Uefi;
 }
 
 fn ipi_round_trips(cpus: u32, firmware: Firmware) {

@@ -56,6 +56,11 @@ pub fn write_symbol(out: &mut dyn Write, pc: u64) {
     }
 }
 
+/// True if `pc` lies inside a known kernel function.
+pub fn is_known(pc: u64) -> bool {
+    table().and_then(|t| t.lookup(pc)).is_some()
+}
+
 /// The return addresses on the frame-pointer chain starting at `rbp`.
 pub fn walk(mut rbp: u64, mut each: impl FnMut(u64)) {
     for _ in 0..MAX_FRAMES {

@@ -114,13 +114,23 @@ pub fn fatal_trap(frame: &TrapFrame, what: fmt::Arguments<'_>) -> ! {
     let _ = write!(out, "[cpu {}, error code {:#x}", percpu::cpu_id(), frame.error_code);
     if frame.vector == 14 {
         let _ = write!(out, " ({})", describe_pf(frame.error_code));
-        let _ = write!(out, ", cr2 {:#x}", Cr2::read_raw());
     }
-    let _ = writeln!(out, "]");
+    // CR2 only means something for #PF, but costs nothing to show: a fault
+    // taken while handling another can leave a telling value in it.
+    let _ = writeln!(out, ", cr2 {:#x}]", Cr2::read_raw());
     let _ = write!(out, "rip {:#x} ", frame.rip);
     backtrace::write_symbol(out, frame.rip);
     let _ = writeln!(out);
     write_registers(out, frame);
+    // A jump or call to a bad address faults before any frame is pushed: the
+    // caller's return address is then the word at RSP.
+    if !backtrace::is_known(frame.rip) && memory::probe(frame.rsp) {
+        // SAFETY: RSP was just found mapped.
+        let ret = unsafe { *(frame.rsp as *const u64) };
+        let _ = write!(out, "rip is in no kernel function; [rsp] {ret:#x} ");
+        backtrace::write_symbol(out, ret.wrapping_sub(1));
+        let _ = writeln!(out);
+    }
     backtrace::print(out, Some(frame.rip), frame.rbp);
     qemu::exit(qemu::ExitCode::Failure);
 }

@@ -36,6 +36,17 @@ unsafe impl GlobalAlloc for KernelHeap {
 /// Maps the heap area and hands it to the allocator. Boot CPU, once.
 pub fn init() {
     let base = memory::heap_base();
+    let need = memory::HEAP_SIZE / memory::PAGE_SIZE + 64; // + page tables, slack
+    if memory::free_frames() < need {
+        super::fault::fatal(
+            format_args!(
+                "out of memory: the kernel heap needs {} MiB and {} MiB are free; boot with more memory (--mem)",
+                memory::HEAP_SIZE >> 20,
+                (memory::free_frames() * memory::PAGE_SIZE) >> 20
+            ),
+            super::backtrace::current_rbp(),
+        );
+    }
     memory::map_fresh(base, memory::HEAP_SIZE, memory::DATA);
     // SAFETY: the area was just mapped, is owned by nobody else, and is never
     // unmapped.

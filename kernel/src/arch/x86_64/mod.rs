@@ -4,15 +4,15 @@
 //! in this order (each step needs the ones before it):
 //!
 //! 1. per-CPU area for CPU 0 (the logger asks for the CPU id), console;
-//! 2. IDT without IST stacks (so even early faults are reported);
+//! 2. IDT without IST stacks (so even early faults are reported), and the
+//!    symbol table from the ramdisk (so their backtraces have names);
 //! 3. frame bitmap and page tables, then the kernel heap;
 //! 4. this CPU's GDT/TSS, and IST stacks for #DF, NMI, #MC, #PF;
-//! 5. the symbol table from the ramdisk (for backtraces);
-//! 6. TSC calibration (`nanotime`);
-//! 7. ACPI MADT → CPUs and IOAPICs; local APIC (x2APIC or xAPIC) and its timer;
+//! 5. TSC calibration (`nanotime`);
+//! 6. ACPI MADT → CPUs and IOAPICs; local APIC (x2APIC or xAPIC) and its timer;
 //!    IOAPICs masked, legacy PICs off;
-//! 8. interrupt handlers, interrupts on;
-//! 9. the application processors (`smp`).
+//! 7. interrupt handlers, interrupts on;
+//! 8. the application processors (`smp`).
 //!
 //! The portable runtime reaches the machine only through the functions
 //! re-exported here (and, from issue 4 on, through one interface trait).
@@ -21,7 +21,6 @@ pub mod apic;
 pub mod backtrace;
 pub mod cpuid;
 pub mod fault;
-pub mod fwcfg;
 pub mod gdt;
 pub mod heap;
 pub mod ioapic;
@@ -59,14 +58,6 @@ pub fn init_early() {
 /// Brings the machine up (see the module essay). Boot CPU, once.
 pub fn init(boot_info: &'static BootInfo) -> Machine {
     trap::init_idt();
-    let phys_offset =
-        boot_info.physical_memory_offset.into_option().expect("bootloader gave no physical-memory mapping");
-    memory::init(&boot_info.memory_regions, phys_offset);
-    heap::init();
-    gdt::init_cpu();
-    trap::enable_ist();
-    enable_cpu_features();
-
     let symbols = boot_info.ramdisk_addr.into_option().and_then(|addr| {
         // SAFETY: the bootloader mapped the ramdisk at `addr` for `ramdisk_len` bytes
         // and never reuses that memory.
@@ -76,6 +67,14 @@ pub fn init(boot_info: &'static BootInfo) -> Machine {
     if symbols.is_none() {
         log::warn!("backtrace: no symbol table in the ramdisk; backtraces print bare addresses");
     }
+
+    let phys_offset =
+        boot_info.physical_memory_offset.into_option().expect("bootloader gave no physical-memory mapping");
+    memory::init(&boot_info.memory_regions, phys_offset);
+    heap::init();
+    gdt::init_cpu();
+    trap::enable_ist();
+    enable_cpu_features();
 
     time::calibrate();
     let rsdp = boot_info.rsdp_addr.into_option().expect("bootloader found no ACPI RSDP");

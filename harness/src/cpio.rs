@@ -1,0 +1,1 @@
+//! The newc cpio writer (being written; see harness/src/lib.rs).

@@ -1,0 +1,1 @@
+//! Go benchmark lines (being written).

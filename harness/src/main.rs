@@ -1,1 +1,229 @@
-fn main() {}
+//! `harness`: the kernel against Go, one run, side by side (`./x bench`).
+//!
+//! ```text
+//! harness [--bench LIST] [--cpus 1,2] [--count N] [--benchtime 1s]
+//!         [--no-native] [--out FILE] [--readme FILE] [--work DIR]
+//! ```
+//! 1. Prepare the Go side (cached after the first run: Go, its benchmark
+//!    binaries, the guest kernel and initramfs).
+//! 2. For each vCPU count, `count` rounds; each round boots the kernel with
+//!    `bench=LIST count=1`, then the Linux guest running Go's binaries for the
+//!    same benchmarks. Alternating spreads slow phases of the host over both
+//!    sides instead of one. The kernel's `pkg:` lines say which Go binary holds
+//!    each benchmark, so the list of benchmarks lives only in the kernel.
+//! 3. Go natively on the host, `count` times (reference only).
+//! 4. Print the table, write the JSON file, optionally rewrite the README
+//!    section. A benchmark that one side did not report is an error (exit 1)
+//!    after the table is printed: a missing ratio must not pass silently.
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use harness::go::{self, GoBench};
+use harness::parse;
+use harness::table::{self, Sample, Side};
+
+const USAGE: &str = "usage: harness [--bench LIST] [--cpus 1,2] [--count N] [--benchtime 1s] \
+[--no-native] [--out FILE] [--readme FILE] [--work DIR]
+  --bench LIST     kernel benchmark names, comma-separated, or all (default all)
+  --cpus LIST      vCPU counts (default 1,2)
+  --count N        rounds per vCPU count; medians are taken over them (default 5)
+  --benchtime T    per benchmark run, Go's syntax: 1s, 200ms, 100x (default 1s)
+  --no-native      skip Go's native reference runs
+  --out FILE       JSON results (default <work>/results.json)
+  --readme FILE    rewrite the generated section of this README
+  --work DIR       cache for Go, the guest and results (default target/bench)";
+
+struct Options {
+    bench: String,
+    cpus: Vec<u32>,
+    count: u32,
+    benchtime: String,
+    native: bool,
+    out: Option<PathBuf>,
+    readme: Option<PathBuf>,
+    work: PathBuf,
+}
+
+fn parse_args(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        bench: "all".into(),
+        cpus: vec![1, 2],
+        count: 5,
+        benchtime: "1s".into(),
+        native: true,
+        out: None,
+        readme: None,
+        work: PathBuf::from("target/bench"),
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().cloned().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--bench" => o.bench = value()?,
+            "--cpus" => {
+                o.cpus = value()?
+                    .split(',')
+                    .map(|c| c.parse().ok().filter(|n| (1..=64).contains(n)))
+                    .collect::<Option<_>>()
+                    .ok_or("--cpus: want a list of 1..=64")?
+            }
+            "--count" => o.count = value()?.parse().ok().filter(|&n| n > 0).ok_or("--count: want a positive number")?,
+            "--benchtime" => {
+                let t = value()?;
+                runtime::bench::parse_benchtime(&t).ok_or(format!("--benchtime: {t:?} is not 1s, 200ms or 100x"))?;
+                o.benchtime = t;
+            }
+            "--no-native" => o.native = false,
+            "--out" => o.out = Some(value()?.into()),
+            "--readme" => o.readme = Some(value()?.into()),
+            "--work" => o.work = value()?.into(),
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(o)
+}
+
+/// Seconds a run of `benches` benchmarks may take, boot included.
+fn run_timeout(o: &Options, benches: usize) -> Duration {
+    let per = match runtime::bench::parse_benchtime(&o.benchtime) {
+        Some(runtime::bench::Benchtime::Duration(ns)) => ns as f64 / 1e9,
+        _ => 1.0,
+    };
+    Duration::from_secs_f64(120.0 + 10.0 * per * benches.max(1) as f64)
+}
+
+fn kernel_round(o: &Options, cpus: u32, benches: usize) -> Result<Vec<parse::Line>, String> {
+    let config = boot::Config {
+        cpus,
+        memory_mib: 1024,
+        cmdline: format!("bench={} benchtime={} count=1 GOMAXPROCS={cpus} loglevel=warn", o.bench, o.benchtime),
+        timeout: run_timeout(o, benches),
+        ..boot::Config::default()
+    };
+    let out = boot::run(&config, |_| {})?;
+    if out.verdict != boot::Verdict::Pass {
+        return Err(format!("the kernel's bench run ended {:?}:\n{}", out.verdict, out.output));
+    }
+    Ok(parse::parse(&out.output))
+}
+
+fn samples(lines: &[parse::Line], benches: &[GoBench], cpus: u32, side: Side) -> Vec<Sample> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let b = benches.iter().find(|b| b.name == l.name)?;
+            Some(Sample { benchmark: l.name.clone(), package: b.package.into(), cpus, side, ns_per_op: l.ns_per_op })
+        })
+        .collect()
+}
+
+fn command_line(cmd: &str, args: &[&str]) -> String {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").trim().to_string())
+        .unwrap_or_default()
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo.lines().find_map(|l| l.strip_prefix("model name")).map_or("unknown CPU", |m| m.trim_start_matches([' ', '\t', ':']));
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores}-core host ({model})")
+}
+
+fn run(o: &Options) -> Result<bool, String> {
+    let go = go::prepare(&o.work)?;
+    let mut all = Vec::new();
+    let mut benches: Vec<GoBench> = Vec::new();
+    for &cpus in &o.cpus {
+        for round in 1..=o.count {
+            eprintln!("harness: {cpus} vCPU(s), round {round}/{}: kernel", o.count);
+            let lines = kernel_round(o, cpus, benches.len())?;
+            for l in &lines {
+                if !benches.iter().any(|b| b.name == l.name) {
+                    let package = l.package.clone().ok_or(format!("kernel printed {} without a pkg: line", l.name))?;
+                    benches.push(GoBench { package: Box::leak(package.into()), name: Box::leak(l.name.clone().into()) });
+                }
+            }
+            if benches.is_empty() {
+                return Err(format!("the kernel ran no benchmark for bench={}", o.bench));
+            }
+            all.extend(samples(&lines, &benches, cpus, Side::Kernel));
+            eprintln!("harness: {cpus} vCPU(s), round {round}/{}: Go in the guest", o.count);
+            let text = go.run_guest(cpus, &benches, &o.benchtime, run_timeout(o, benches.len()))?;
+            all.extend(samples(&parse::parse(&text), &benches, cpus, Side::Go));
+        }
+        if o.native {
+            for _ in 0..o.count {
+                let text = go.run_native(cpus, &benches, &o.benchtime)?;
+                all.extend(samples(&parse::parse(&text), &benches, cpus, Side::Native));
+            }
+        }
+    }
+    let rows = table::rows(&all);
+    let md = table::markdown(&rows);
+    print!("{md}");
+    let date = command_line("date", &["-u", "+%Y-%m-%d"]);
+    let qemu = command_line("qemu-system-x86_64", &["--version"]);
+    let meta = [
+        ("date", date.clone()),
+        ("machine", machine()),
+        ("qemu", qemu.clone()),
+        ("go", go.go_version.clone()),
+        ("benchtime", o.benchtime.clone()),
+        ("count", o.count.to_string()),
+    ];
+    let out = o.out.clone().unwrap_or_else(|| o.work.join("results.json"));
+    std::fs::write(&out, table::json(&meta, &rows)).map_err(|e| format!("{}: {e}", out.display()))?;
+    eprintln!("harness: results in {}", out.display());
+    if let Some(readme) = &o.readme {
+        let text = std::fs::read_to_string(readme).map_err(|e| format!("{}: {e}", readme.display()))?;
+        let section = format!(
+            "Measured {date} on a {}, {qemu} TCG (`-machine q35 -cpu max`); {} in a Debian cloud-kernel \
+             guest under the same QEMU. Median of {} rounds alternating kernel and Go, benchtime {}; \
+             kernel / Go below 1 means the kernel is faster. Go native is the host without emulation, \
+             for reference.\n\n{md}",
+            machine(),
+            go.go_version,
+            o.count,
+            o.benchtime
+        );
+        std::fs::write(readme, table::replace_section(&text, &section)?).map_err(|e| format!("{}: {e}", readme.display()))?;
+        eprintln!("harness: rewrote the benchmark section of {}", readme.display());
+    }
+    let missing: Vec<String> = rows
+        .iter()
+        .filter(|r| r.go.is_none() || r.kernel.is_none())
+        .map(|r| format!("{}.{} with {} vCPU(s)", r.package, r.benchmark, r.cpus))
+        .collect();
+    if !missing.is_empty() {
+        eprintln!("harness: no ratio for {} (one side reported no result)", missing.join(", "));
+    }
+    Ok(missing.is_empty())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let options = match parse_args(&args) {
+        Ok(o) => o,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("harness: {e}");
+            }
+            eprintln!("{USAGE}");
+            std::process::exit(if e.is_empty() { 0 } else { 64 });
+        }
+    };
+    match run(&options) {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(1),
+        Err(e) => {
+            eprintln!("harness: {e}");
+            std::process::exit(1);
+        }
+    }
+}

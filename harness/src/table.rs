@@ -1,1 +1,273 @@
-//! Tables (being written).
+//! From samples to the side-by-side table: medians, spreads, ratios.
+//!
+//! Each (benchmark, vCPU count) gets one row. Its Go and kernel columns are
+//! the **median** ns/op of the rounds (runs vary up to ~1.7x under TCG, so a
+//! mean would chase outliers); the spread is `(max - min) / median` of each
+//! side; the ratio is `kernel / Go` (below 1: the kernel is faster). Go's
+//! native numbers (on the host, no emulation) are shown for reference only:
+//! they are never part of a ratio.
+//!
+//! Outputs: a Markdown table (stdout and the README section between
+//! [`BEGIN`] and [`END`]) and a JSON document for machines.
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Where a sample came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Side {
+    /// Go's benchmark binary in the Linux guest under QEMU.
+    Go,
+    /// The kernel's mirror under the same QEMU.
+    Kernel,
+    /// Go's benchmark binary on the host, no emulation (reference).
+    Native,
+}
+
+/// One measured ns/op.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub benchmark: String,
+    pub package: String,
+    pub cpus: u32,
+    pub side: Side,
+    pub ns_per_op: f64,
+}
+
+/// Median, extremes and the samples of one side of one row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stats {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub samples: Vec<f64>,
+}
+
+impl Stats {
+    /// `None` for no samples. The median of an even count is the mean of the
+    /// middle two.
+    pub fn of(samples: &[f64]) -> Option<Stats> {
+        let mut s = samples.to_vec();
+        s.sort_by(f64::total_cmp);
+        let n = s.len();
+        let median = match n {
+            0 => return None,
+            _ if n % 2 == 1 => s[n / 2],
+            _ => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+        };
+        Some(Stats { median, min: s[0], max: s[n - 1], samples: samples.to_vec() })
+    }
+
+    /// `(max - min) / median`.
+    pub fn spread(&self) -> f64 {
+        if self.median == 0.0 { 0.0 } else { (self.max - self.min) / self.median }
+    }
+}
+
+/// One line of the table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub benchmark: String,
+    pub package: String,
+    pub cpus: u32,
+    pub go: Option<Stats>,
+    pub kernel: Option<Stats>,
+    pub native: Option<Stats>,
+}
+
+impl Row {
+    /// `kernel / Go` of the medians, when both exist.
+    pub fn ratio(&self) -> Option<f64> {
+        Some(self.kernel.as_ref()?.median / self.go.as_ref()?.median)
+    }
+}
+
+/// Groups samples into rows, ordered by package, benchmark, then vCPUs.
+pub fn rows(samples: &[Sample]) -> Vec<Row> {
+    let mut groups: BTreeMap<(String, String, u32), BTreeMap<Side, Vec<f64>>> = BTreeMap::new();
+    for s in samples {
+        groups
+            .entry((s.package.clone(), s.benchmark.clone(), s.cpus))
+            .or_default()
+            .entry(s.side)
+            .or_default()
+            .push(s.ns_per_op);
+    }
+    groups
+        .into_iter()
+        .map(|((package, benchmark, cpus), sides)| {
+            let stats = |side| sides.get(&side).and_then(|v| Stats::of(v));
+            Row { benchmark, package, cpus, go: stats(Side::Go), kernel: stats(Side::Kernel), native: stats(Side::Native) }
+        })
+        .collect()
+}
+
+/// ns/op with four significant figures.
+fn ns(v: Option<&Stats>) -> String {
+    match v.map(|s| s.median) {
+        None => "–".into(),
+        Some(x) if x >= 1000.0 => format!("{x:.0}"),
+        Some(x) if x >= 100.0 => format!("{x:.1}"),
+        Some(x) if x >= 10.0 => format!("{x:.2}"),
+        Some(x) => format!("{x:.3}"),
+    }
+}
+
+fn spread(v: Option<&Stats>) -> String {
+    v.map_or("–".into(), |s| format!("{:.0}%", s.spread() * 100.0))
+}
+
+/// The Markdown table.
+pub fn markdown(rows: &[Row]) -> String {
+    let mut out = String::new();
+    out.push_str("| benchmark | vCPUs | Go in guest, ns/op | kernel, ns/op | kernel / Go | spread Go | spread kernel | Go native, ns/op |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|\n");
+    for r in rows {
+        let ratio = r.ratio().map_or("–".into(), |x| format!("{x:.2}"));
+        let _ = writeln!(
+            out,
+            "| {}.{} | {} | {} | {} | {} | {} | {} | {} |",
+            r.package,
+            r.benchmark,
+            r.cpus,
+            ns(r.go.as_ref()),
+            ns(r.kernel.as_ref()),
+            ratio,
+            spread(r.go.as_ref()),
+            spread(r.kernel.as_ref()),
+            ns(r.native.as_ref())
+        );
+    }
+    out
+}
+
+fn json_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn json_num(x: f64) -> String {
+    if x.is_finite() { format!("{x}") } else { "null".into() }
+}
+
+fn json_stats(s: Option<&Stats>) -> String {
+    match s {
+        None => "null".into(),
+        Some(s) => format!(
+            "{{\"median\": {}, \"min\": {}, \"max\": {}, \"spread\": {}, \"samples\": [{}]}}",
+            json_num(s.median),
+            json_num(s.min),
+            json_num(s.max),
+            json_num(s.spread()),
+            s.samples.iter().map(|&x| json_num(x)).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// The JSON document: `meta` (string pairs: date, machine, versions, settings)
+/// and one object per row.
+pub fn json(meta: &[(&str, String)], rows: &[Row]) -> String {
+    let mut out = String::from("{\n");
+    for (k, v) in meta {
+        let _ = writeln!(out, "  {}: {},", json_str(k), json_str(v));
+    }
+    out.push_str("  \"rows\": [\n");
+    for (i, r) in rows.iter().enumerate() {
+        let _ = write!(
+            out,
+            "    {{\"benchmark\": {}, \"package\": {}, \"cpus\": {}, \"ratio\": {}, \"go\": {}, \"kernel\": {}, \"native\": {}}}{}\n",
+            json_str(&r.benchmark),
+            json_str(&r.package),
+            r.cpus,
+            r.ratio().map_or("null".into(), json_num),
+            json_stats(r.go.as_ref()),
+            json_stats(r.kernel.as_ref()),
+            json_stats(r.native.as_ref()),
+            if i + 1 < rows.len() { "," } else { "" }
+        );
+    }
+    out.push_str("  ]\n}\n");
+    out
+}
+
+/// Markers of the README's generated section.
+pub const BEGIN: &str = "<!-- bench:begin (generated by ./x bench --readme; edits here are overwritten) -->";
+pub const END: &str = "<!-- bench:end -->";
+
+/// `readme` with the text between the markers replaced by `section`.
+pub fn replace_section(readme: &str, section: &str) -> Result<String, String> {
+    let begin = readme.find(BEGIN).ok_or("README has no bench:begin marker")?;
+    let end = readme[begin..].find(END).ok_or("README has no bench:end marker after bench:begin")? + begin;
+    Ok(format!("{}{BEGIN}\n{}{}", &readme[..begin], section, &readme[end..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(b: &str, cpus: u32, side: Side, ns: f64) -> Sample {
+        Sample { benchmark: b.into(), package: "time".into(), cpus, side, ns_per_op: ns }
+    }
+
+    #[test]
+    fn stats_median_and_spread() {
+        let s = Stats::of(&[30.0, 10.0, 20.0]).unwrap();
+        assert_eq!((s.median, s.min, s.max), (20.0, 10.0, 30.0));
+        assert!((s.spread() - 1.0).abs() < 1e-12);
+        assert_eq!(Stats::of(&[1.0, 2.0, 3.0, 10.0]).unwrap().median, 2.5);
+        assert_eq!(Stats::of(&[]), None);
+        assert_eq!(Stats::of(&[5.0]).unwrap().spread(), 0.0);
+    }
+
+    #[test]
+    fn rows_group_and_ratio() {
+        let samples = [
+            sample("Now", 1, Side::Go, 100.0),
+            sample("Now", 1, Side::Go, 120.0),
+            sample("Now", 1, Side::Go, 110.0),
+            sample("Now", 1, Side::Kernel, 55.0),
+            sample("Now", 4, Side::Kernel, 60.0),
+            sample("Now", 1, Side::Native, 5.0),
+        ];
+        let rows = rows(&samples);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].cpus, 1);
+        assert_eq!(rows[0].ratio(), Some(0.5));
+        assert_eq!(rows[0].native.as_ref().unwrap().median, 5.0);
+        assert_eq!(rows[1].ratio(), None, "no Go sample for 4 vCPUs");
+        let md = markdown(&rows);
+        assert!(md.contains("| time.Now | 1 | 110.0 | 55.00 | 0.50 | 18% | 0% | 5.000 |"), "{md}");
+        assert!(md.contains("| time.Now | 4 | – | 60.00 | – | – | 0% | – |"), "{md}");
+    }
+
+    #[test]
+    fn json_is_well_formed_enough() {
+        let rows = rows(&[sample("Now", 2, Side::Go, 10.0), sample("Now", 2, Side::Kernel, 5.0)]);
+        let j = json(&[("date", "2026-11-23".into()), ("machine", "a \"quoted\" box".into())], &rows);
+        assert!(j.contains("\"machine\": \"a \\\"quoted\\\" box\","));
+        assert!(j.contains("\"ratio\": 0.5"));
+        assert!(j.contains("\"native\": null"));
+        assert_eq!(j.matches('{').count(), j.matches('}').count());
+        assert_eq!(j.matches('[').count(), j.matches(']').count());
+    }
+
+    #[test]
+    fn readme_section_replacement() {
+        let readme = format!("# T\nbefore\n{BEGIN}\nold table\n{END}\nafter\n");
+        let new = replace_section(&readme, "new table\n").unwrap();
+        assert_eq!(new, format!("# T\nbefore\n{BEGIN}\nnew table\n{END}\nafter\n"));
+        assert_eq!(replace_section(&new, "new table\n").unwrap(), new, "idempotent");
+        assert!(replace_section("no markers", "x").is_err());
+        assert!(replace_section(&format!("{BEGIN} but no end"), "x").is_err());
+    }
+}

@@ -6,8 +6,8 @@
 //! 2. reads and validates the boot parameters (a bad one ends the run here);
 //! 3. brings up the machine on every CPU (`arch::init`) and prints
 //!    "smp: all CPUs online";
-//! 4. runs the selected self-test or demo, and exits QEMU with its verdict —
-//!    as a Go program exits when `main` returns.
+//! 4. runs the selected self-test, benchmarks or demo, and exits QEMU with
+//!    its verdict — as a Go program exits when `main` returns.
 #![no_std]
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -19,6 +19,7 @@ pub mod arch {
     mod x86_64;
     pub use self::x86_64::*;
 }
+mod bench;
 mod demo;
 mod log;
 mod params;
@@ -57,13 +58,14 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     };
     ::log::info!("GOMAXPROCS={gomaxprocs}, {} symbols for backtraces", machine.symbols);
 
-    let ok = match params.word("test") {
-        Some(name) => {
+    let ok = match (params.word("test"), params.word("bench")) {
+        (Some(name), _) => {
             let ok = selftest::run(name);
             println!("selftest {name}: {}", if ok { "PASS" } else { "FAIL" });
             ok
         }
-        None => demo::run(params.word("demo").unwrap_or("hello")),
+        (None, Some(list)) => bench::run(list, params::benchtime(&params), params.uint("count").unwrap_or(1), gomaxprocs),
+        (None, None) => demo::run(params.word("demo").unwrap_or("hello")),
     };
     arch::exit(if ok { arch::ExitCode::Success } else { arch::ExitCode::Failure })
 }

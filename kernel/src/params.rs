@@ -22,6 +22,9 @@ pub const SPECS: &[Spec] = &[
     },
     Spec { key: "demo", kind: Kind::Choice(DEMOS), help: "serial-console demo to run (default hello)" },
     Spec { key: "test", kind: Kind::Choice(TESTS), help: "run a self-test scenario instead of a demo" },
+    Spec { key: "bench", kind: Kind::Text, help: "run benchmarks NAME[,NAME...] or all (Go's line format)" },
+    Spec { key: "benchtime", kind: Kind::Text, help: "time or iterations per benchmark run, as Go's -benchtime: 1s, 200ms, 100x" },
+    Spec { key: "count", kind: Kind::Uint { min: 1, max: 1000 }, help: "runs of each benchmark (default 1)" },
     Spec {
         key: "loglevel",
         kind: Kind::Choice(&["error", "warn", "info", "debug", "trace"]),
@@ -52,10 +55,37 @@ pub fn load() -> Params<'static> {
         Err(_) => reject(format_args!("boot command line is not UTF-8")),
     };
     crate::println!("gort: boot parameters: {:?}", line);
-    match cmdline::parse(line, SPECS) {
+    let params = match cmdline::parse(line, SPECS) {
         Ok(p) => p,
         Err(e) => reject(format_args!("{e}")),
+    };
+    check_bench(&params);
+    params
+}
+
+/// Values that the table cannot check: benchmark names and the benchtime.
+fn check_bench(params: &Params<'_>) {
+    if let Some(list) = params.word("bench") {
+        if let Err(bad) = crate::bench::select(list) {
+            crate::println!("fatal error: unknown benchmark {bad:?} in bench={list}");
+            crate::print!("valid benchmarks: all");
+            for b in crate::bench::BENCHMARKS {
+                crate::print!(", {}", b.name);
+            }
+            crate::println!();
+            arch::exit(arch::ExitCode::Failure);
+        }
     }
+    if let Some(t) = params.word("benchtime") {
+        if runtime::bench::parse_benchtime(t).is_none() {
+            reject(format_args!("bad value {t:?} for boot parameter benchtime: want a duration (1s, 200ms) or a count (100x)"));
+        }
+    }
+}
+
+/// The validated `benchtime=` (default 1s, as Go's).
+pub fn benchtime(params: &Params<'_>) -> runtime::bench::Benchtime {
+    params.word("benchtime").and_then(runtime::bench::parse_benchtime).unwrap_or_default()
 }
 
 fn reject(what: core::fmt::Arguments<'_>) -> ! {

@@ -7,14 +7,18 @@
 //! that must be right regardless of the machine.
 //!
 //! Today it holds:
+//! - [`bench`]: `testing.B`'s iteration ramp-up and Go's benchmark line format;
 //! - [`cmdline`]: the `KEY=VALUE` boot-parameter parser and its validation;
 //! - [`frames`]: the physical-frame bitmap the machine layer allocates from;
 //! - [`symtab`]: the compact symbol table the kernel uses to symbolize backtraces
-//!   (written on the host from the kernel ELF, read by the kernel).
+//!   (written on the host from the kernel ELF, read by the kernel);
+//! - [`walltime`]: civil time to Unix time, for the wall clock.
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
 
+pub mod bench;
 pub mod cmdline;
 pub mod frames;
 pub mod symtab;
+pub mod walltime;

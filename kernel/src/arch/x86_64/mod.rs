@@ -8,7 +8,7 @@
 //!    symbol table from the ramdisk (so their backtraces have names);
 //! 3. frame bitmap and page tables, then the kernel heap;
 //! 4. this CPU's GDT/TSS, and IST stacks for #DF, NMI, #MC, #PF;
-//! 5. TSC calibration (`nanotime`);
+//! 5. TSC calibration (`nanotime`), then the RTC (`walltime`);
 //! 6. ACPI MADT → CPUs and IOAPICs; local APIC (x2APIC or xAPIC) and its timer;
 //!    IOAPICs masked, legacy PICs off;
 //! 7. interrupt handlers, interrupts on;
@@ -27,6 +27,7 @@ pub mod ioapic;
 pub mod memory;
 pub mod percpu;
 pub mod qemu;
+pub mod rtc;
 pub mod serial;
 pub mod smp;
 pub mod sync;
@@ -39,6 +40,7 @@ use bootloader_api::BootInfo;
 
 pub use percpu::cpu_id;
 pub use qemu::{exit, ExitCode};
+pub use rtc::walltime;
 pub use time::nanotime;
 
 /// What `init` found, for the boot log and the tests.
@@ -77,6 +79,7 @@ pub fn init(boot_info: &'static BootInfo) -> Machine {
     enable_cpu_features();
 
     time::calibrate();
+    rtc::init();
     let rsdp = boot_info.rsdp_addr.into_option().expect("bootloader found no ACPI RSDP");
     let platform = acpi::discover(rsdp).unwrap_or_else(|e| panic!("ACPI: {e}"));
     apic::init_bsp(platform.lapic_address);

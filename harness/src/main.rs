@@ -130,7 +130,10 @@ fn command_line(cmd: &str, args: &[&str]) -> String {
 
 fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo.lines().find_map(|l| l.strip_prefix("model name")).map_or("unknown CPU", |m| m.trim_start_matches([' ', '\t', ':']));
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map_or("unknown CPU", |m| m.trim_start_matches([' ', '\t', ':']));
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     format!("{cores}-core host ({model})")
 }
@@ -146,7 +149,8 @@ fn run(o: &Options) -> Result<bool, String> {
             for l in &lines {
                 if !benches.iter().any(|b| b.name == l.name) {
                     let package = l.package.clone().ok_or(format!("kernel printed {} without a pkg: line", l.name))?;
-                    benches.push(GoBench { package: Box::leak(package.into()), name: Box::leak(l.name.clone().into()) });
+                    benches
+                        .push(GoBench { package: Box::leak(package.into()), name: Box::leak(l.name.clone().into()) });
                 }
             }
             if benches.is_empty() {
@@ -192,7 +196,8 @@ fn run(o: &Options) -> Result<bool, String> {
             o.count,
             o.benchtime
         );
-        std::fs::write(readme, table::replace_section(&text, &section)?).map_err(|e| format!("{}: {e}", readme.display()))?;
+        std::fs::write(readme, table::replace_section(&text, &section)?)
+            .map_err(|e| format!("{}: {e}", readme.display()))?;
         eprintln!("harness: rewrote the benchmark section of {}", readme.display());
     }
     let missing: Vec<String> = rows

@@ -59,7 +59,11 @@ impl Stats {
 
     /// `(max - min) / median`.
     pub fn spread(&self) -> f64 {
-        if self.median == 0.0 { 0.0 } else { (self.max - self.min) / self.median }
+        if self.median == 0.0 {
+            0.0
+        } else {
+            (self.max - self.min) / self.median
+        }
     }
 }
 
@@ -96,7 +100,14 @@ pub fn rows(samples: &[Sample]) -> Vec<Row> {
         .into_iter()
         .map(|((package, benchmark, cpus), sides)| {
             let stats = |side| sides.get(&side).and_then(|v| Stats::of(v));
-            Row { benchmark, package, cpus, go: stats(Side::Go), kernel: stats(Side::Kernel), native: stats(Side::Native) }
+            Row {
+                benchmark,
+                package,
+                cpus,
+                go: stats(Side::Go),
+                kernel: stats(Side::Kernel),
+                native: stats(Side::Native),
+            }
         })
         .collect()
 }
@@ -157,7 +168,11 @@ fn json_str(s: &str) -> String {
 }
 
 fn json_num(x: f64) -> String {
-    if x.is_finite() { format!("{x}") } else { "null".into() }
+    if x.is_finite() {
+        format!("{x}")
+    } else {
+        "null".into()
+    }
 }
 
 fn json_stats(s: Option<&Stats>) -> String {
@@ -183,9 +198,9 @@ pub fn json(meta: &[(&str, String)], rows: &[Row]) -> String {
     }
     out.push_str("  \"rows\": [\n");
     for (i, r) in rows.iter().enumerate() {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "    {{\"benchmark\": {}, \"package\": {}, \"cpus\": {}, \"ratio\": {}, \"go\": {}, \"kernel\": {}, \"native\": {}}}{}\n",
+            "    {{\"benchmark\": {}, \"package\": {}, \"cpus\": {}, \"ratio\": {}, \"go\": {}, \"kernel\": {}, \"native\": {}}}{}",
             json_str(&r.benchmark),
             json_str(&r.package),
             r.cpus,

@@ -24,8 +24,7 @@ pub struct Benchmark {
     run_n: fn(u64) -> u64,
 }
 
-pub const BENCHMARKS: &[Benchmark] =
-    &[Benchmark { name: "NowUnixNano", go_package: "time", run_n: now_unix_nano }];
+pub const BENCHMARKS: &[Benchmark] = &[Benchmark { name: "NowUnixNano", go_package: "time", run_n: now_unix_nano }];
 
 /// The benchmarks a `bench=` value selects, or the first unknown name.
 pub fn select(list: &str) -> Result<impl Iterator<Item = &'static Benchmark> + '_, &str> {

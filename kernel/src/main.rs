@@ -64,7 +64,9 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
             println!("selftest {name}: {}", if ok { "PASS" } else { "FAIL" });
             ok
         }
-        (None, Some(list)) => bench::run(list, params::benchtime(&params), params.uint("count").unwrap_or(1), gomaxprocs),
+        (None, Some(list)) => {
+            bench::run(list, params::benchtime(&params), params.uint("count").unwrap_or(1), gomaxprocs)
+        }
         (None, None) => demo::run(params.word("demo").unwrap_or("hello")),
     };
     arch::exit(if ok { arch::ExitCode::Success } else { arch::ExitCode::Failure })

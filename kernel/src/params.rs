@@ -23,7 +23,11 @@ pub const SPECS: &[Spec] = &[
     Spec { key: "demo", kind: Kind::Choice(DEMOS), help: "serial-console demo to run (default hello)" },
     Spec { key: "test", kind: Kind::Choice(TESTS), help: "run a self-test scenario instead of a demo" },
     Spec { key: "bench", kind: Kind::Text, help: "run benchmarks NAME[,NAME...] or all (Go's line format)" },
-    Spec { key: "benchtime", kind: Kind::Text, help: "time or iterations per benchmark run, as Go's -benchtime: 1s, 200ms, 100x" },
+    Spec {
+        key: "benchtime",
+        kind: Kind::Text,
+        help: "time or iterations per benchmark run, as Go's -benchtime: 1s, 200ms, 100x",
+    },
     Spec { key: "count", kind: Kind::Uint { min: 1, max: 1000 }, help: "runs of each benchmark (default 1)" },
     Spec {
         key: "loglevel",
@@ -78,7 +82,9 @@ fn check_bench(params: &Params<'_>) {
     }
     if let Some(t) = params.word("benchtime") {
         if runtime::bench::parse_benchtime(t).is_none() {
-            reject(format_args!("bad value {t:?} for boot parameter benchtime: want a duration (1s, 200ms) or a count (100x)"));
+            reject(format_args!(
+                "bad value {t:?} for boot parameter benchtime: want a duration (1s, 200ms) or a count (100x)"
+            ));
         }
     }
 }

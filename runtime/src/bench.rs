@@ -199,8 +199,14 @@ mod tests {
     #[test]
     fn lines_look_like_go() {
         let r = |n, ns| Result { n, ns };
-        assert_eq!(format_line("ChanSync", 4, r(7_290_194, 1_189_000_000)), "BenchmarkChanSync-4\t 7290194\t       163.1 ns/op");
-        assert_eq!(format_line("NowUnixNano", 1, r(1000, 95_300)), "BenchmarkNowUnixNano\t    1000\t        95.30 ns/op");
+        assert_eq!(
+            format_line("ChanSync", 4, r(7_290_194, 1_189_000_000)),
+            "BenchmarkChanSync-4\t 7290194\t       163.1 ns/op"
+        );
+        assert_eq!(
+            format_line("NowUnixNano", 1, r(1000, 95_300)),
+            "BenchmarkNowUnixNano\t    1000\t        95.30 ns/op"
+        );
         assert_eq!(format_line("X", 2, r(1, 2_500)), "BenchmarkX-2\t       1\t      2500 ns/op");
         assert_eq!(format_line("X", 2, r(1000, 4_500)), "BenchmarkX-2\t    1000\t         4.500 ns/op");
         assert_eq!(format_line("X", 2, r(10_000, 4_500)), "BenchmarkX-2\t   10000\t         0.4500 ns/op");

@@ -10,6 +10,7 @@
 //! - [`bench`]: `testing.B`'s iteration ramp-up and Go's benchmark line format;
 //! - [`cmdline`]: the `KEY=VALUE` boot-parameter parser and its validation;
 //! - [`frames`]: the physical-frame bitmap the machine layer allocates from;
+//! - [`runq`]: the per-P lock-free run queue with work stealing;
 //! - [`symtab`]: the compact symbol table the kernel uses to symbolize backtraces
 //!   (written on the host from the kernel ELF, read by the kernel);
 //! - [`walltime`]: civil time to Unix time, for the wall clock.
@@ -20,5 +21,6 @@ extern crate alloc;
 pub mod bench;
 pub mod cmdline;
 pub mod frames;
+pub mod runq;
 pub mod symtab;
 pub mod walltime;

@@ -451,23 +451,29 @@ mod loom_tests {
         unsafe { q.owner() }
     }
 
-    /// Owner puts 5 into a 4-slot ring (forcing an overflow) and gets, while a
-    /// thief steals (runnext included): every handle exactly once.
+    /// A thread with its own queue that steals once from `victim` and returns
+    /// everything it got.
+    fn spawn_thief(victim: Arc<RunQueue<4>>, steal_runnext: bool) -> loom::thread::JoinHandle<Vec<usize>> {
+        loom::thread::spawn(move || {
+            let mine = RunQueue::<4>::new();
+            let me = owner(&mine);
+            let mut got = Vec::new();
+            if let Some(g) = victim.steal_into(&me, steal_runnext, || {}) {
+                got.push(g);
+            }
+            me.drain(|g| got.push(g));
+            got
+        })
+    }
+
+    /// Owner puts six goroutines (one through runnext) into a 4-slot ring,
+    /// forcing an overflow, and gets, while a thief steals (runnext
+    /// included): every handle exactly once.
     #[test]
     fn loom_put_get_steal_overflow() {
         loom::model(|| {
             let victim = Arc::new(RunQueue::<4>::new());
-            let v2 = victim.clone();
-            let thief = loom::thread::spawn(move || {
-                let mine = RunQueue::<4>::new();
-                let me = owner(&mine);
-                let mut got = Vec::new();
-                if let Some(g) = v2.steal_into(&me, true, || {}) {
-                    got.push(g);
-                }
-                me.drain(|g| got.push(g));
-                got
-            });
+            let thief = spawn_thief(victim.clone(), true);
             let o = owner(&victim);
             let mut got = Vec::new();
             for g in 1..=4 {
@@ -495,21 +501,7 @@ mod loom_tests {
             for g in 1..=3 {
                 o.put(g, false, |_| unreachable!());
             }
-            let thieves: Vec<_> = (0..2)
-                .map(|_| {
-                    let v = victim.clone();
-                    loom::thread::spawn(move || {
-                        let mine = RunQueue::<4>::new();
-                        let me = owner(&mine);
-                        let mut got = Vec::new();
-                        if let Some(g) = v.steal_into(&me, false, || {}) {
-                            got.push(g);
-                        }
-                        me.drain(|g| got.push(g));
-                        got
-                    })
-                })
-                .collect();
+            let thieves: Vec<_> = (0..2).map(|_| spawn_thief(victim.clone(), false)).collect();
             let mut all = Vec::new();
             if let Some((g, _)) = o.get() {
                 all.push(g);

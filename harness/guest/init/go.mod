@@ -1,0 +1,3 @@
+module gort/harness/guest/init
+
+go 1.27

@@ -41,7 +41,8 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     println!("gort: kernel entry");
     let params = params::load();
     log::init(log::parse_level(params.word("loglevel").unwrap_or("info")));
-    let machine = arch::init(boot_info);
+    let reservation = params.uint("stackreserve").unwrap_or(arch::stack::DEFAULT_RESERVATION);
+    let machine = arch::init(boot_info, reservation.next_multiple_of(4096));
     if machine.cpus_online == machine.cpus_found {
         println!("smp: all CPUs online ({})", machine.cpus_online);
     } else {

@@ -12,7 +12,20 @@ use crate::arch;
 /// Demos (`demo=`), run when no `test=` is given.
 pub const DEMOS: &[&str] = &["hello"];
 /// Scenario tests (`test=`), run by the QEMU integration tests.
-pub const TESTS: &[&str] = &["boot", "ipi", "nanotime", "pagefault", "divide", "nx", "panic", "stackoverflow", "hang"];
+pub const TESTS: &[&str] = &[
+    "boot",
+    "ipi",
+    "nanotime",
+    "pagefault",
+    "divide",
+    "nx",
+    "panic",
+    "stackoverflow",
+    "switch",
+    "stackgrow",
+    "gstackoverflow",
+    "hang",
+];
 
 pub const SPECS: &[Spec] = &[
     Spec {
@@ -22,6 +35,11 @@ pub const SPECS: &[Spec] = &[
     },
     Spec { key: "demo", kind: Kind::Choice(DEMOS), help: "serial-console demo to run (default hello)" },
     Spec { key: "test", kind: Kind::Choice(TESTS), help: "run a self-test scenario instead of a demo" },
+    Spec {
+        key: "stackreserve",
+        kind: Kind::Uint { min: 16 * 1024, max: 1 << 30 },
+        help: "virtual reservation per goroutine stack, e.g. 2m (default 2m); pages are mapped on demand",
+    },
     Spec { key: "bench", kind: Kind::Text, help: "run benchmarks NAME[,NAME...] or all (Go's line format)" },
     Spec {
         key: "benchtime",

@@ -49,7 +49,7 @@ fn data_is_not_executable() {
 fn panic_backtrace_names_the_function() {
     let out = fails(2, "test=panic");
     expect_line(&out, "panic: deliberate panic: answer was 41");
-    expect_line(&out, "[at kernel/src/selftest.rs:");
+    expect_line(&out, "[at kernel/src/selftest/");
     let trace: Vec<&str> = out.output.lines().skip_while(|l| *l != "backtrace:").collect();
     assert!(trace.len() > 2, "no backtrace:\n{}", out.output);
     let names = trace.join("\n");

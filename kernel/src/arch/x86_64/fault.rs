@@ -98,6 +98,15 @@ pub fn exception(frame: &mut TrapFrame) {
                 return;
             }
         }
+        if let super::stack::Place::Guard(slot) = super::stack::place(addr) {
+            fatal_trap(
+                frame,
+                format_args!(
+                    "stack overflow (goroutine stack slot {slot} exceeded its {} KiB reservation at {addr:#x})",
+                    super::stack::reservation() / 1024
+                ),
+            );
+        }
         if memory::is_stack_guard(x86_64::VirtAddr::new_truncate(addr)) {
             fatal_trap(frame, format_args!("stack overflow (page fault in a guard page at {addr:#x})"));
         }

@@ -20,6 +20,8 @@
 //! slot base + 1 GiB    .. + 2 GiB    MMIO (local APIC, IOAPIC), uncached
 //! slot base + 2 GiB    .. + 512 GiB  stacks: each one a guard page + mapped pages
 //! ```
+//! A second slot holds goroutine stacks (`stack.rs`): fixed reservations,
+//! mapped lazily by the page-fault handler.
 //! Each area hands out addresses with a bump pointer: nothing is returned yet,
 //! since boot-time stacks and MMIO live forever. Goroutine stacks (issue 4) get
 //! their own reservation allocator with free lists in the scheduler.
@@ -29,9 +31,9 @@
 //!   text and the AP trampoline page are executable.
 //! - Lock order: `PAGE_TABLE` before `FRAMES`. Both are `IrqLock`s, so the page
 //!   fault handler may take them (it does, to grow goroutine stacks later).
-//! - `unmap` flushes the local TLB only. No one unmaps shared mappings yet; a
-//!   TLB shootdown IPI must come before the first caller that does (goroutine
-//!   stacks that shrink, issue 4).
+//! - `unmap` flushes the local TLB only; a caller that unmaps memory other
+//!   CPUs may have used must call `tlb::shootdown` before freeing the frames
+//!   (`stack::free` does).
 use bootloader_api::info::{MemoryRegionKind, MemoryRegions};
 use x86_64::registers::control::Cr3;
 use x86_64::registers::model_specific::{Efer, EferFlags};
@@ -58,6 +60,10 @@ static SLOT_BASE: AtomicU64 = AtomicU64::new(0);
 static MMIO_NEXT: AtomicU64 = AtomicU64::new(0);
 static STACK_NEXT: AtomicU64 = AtomicU64::new(0);
 static KERNEL_L4: AtomicU64 = AtomicU64::new(0);
+static GSTACK_BASE: AtomicU64 = AtomicU64::new(0);
+
+/// Bytes in one PML4 slot.
+const SLOT_SIZE: u64 = 512 * GIB;
 
 /// The kernel-virtual address of physical address `pa` (through the bootloader's
 /// mapping of all physical memory).
@@ -101,9 +107,14 @@ pub fn init(regions: &MemoryRegions, phys_offset: u64) {
     // SAFETY: CR3 points at the active level-4 table, mapped at the physical
     // offset; from here on all page-table access goes through `PAGE_TABLE`.
     let l4 = unsafe { &mut *l4_ptr };
-    // Claim a free top-half slot; 511 holds the kernel image.
-    let slot = (256..511).rev().find(|&i| l4[i].is_unused()).expect("no free PML4 slot");
-    let base = 0xffff_0000_0000_0000u64 | ((slot as u64) << 39);
+    // Claim two free top-half slots (511 holds the kernel image): one for what
+    // the kernel maps itself, one for goroutine stacks (`stack.rs`).
+    let mut free_slots = (256..511).rev().filter(|&i| l4[i].is_unused());
+    let slot = free_slots.next().expect("no free PML4 slot");
+    let gstack_slot = free_slots.next().expect("no free PML4 slot for goroutine stacks");
+    let slot_base = |i: usize| 0xffff_0000_0000_0000u64 | ((i as u64) << 39);
+    let base = slot_base(slot);
+    GSTACK_BASE.store(slot_base(gstack_slot), Ordering::Relaxed);
     SLOT_BASE.store(base, Ordering::Relaxed);
     MMIO_NEXT.store(base + GIB, Ordering::Relaxed);
     STACK_NEXT.store(base + 2 * GIB, Ordering::Relaxed);
@@ -116,6 +127,11 @@ pub fn enable_nx() {
     // SAFETY: NXE only makes the NX bit meaningful; no mapping the kernel relies
     // on for execution carries NX.
     unsafe { Efer::update(|f| f.insert(EferFlags::NO_EXECUTE_ENABLE)) };
+}
+
+/// The virtual region reserved for goroutine stacks: base and length.
+pub fn goroutine_stack_region() -> (u64, u64) {
+    (GSTACK_BASE.load(Ordering::Relaxed), SLOT_SIZE)
 }
 
 /// The base of the kernel heap's virtual area.

@@ -6,7 +6,8 @@
 //! 1. per-CPU area for CPU 0 (the logger asks for the CPU id), console;
 //! 2. IDT without IST stacks (so even early faults are reported), and the
 //!    symbol table from the ramdisk (so their backtraces have names);
-//! 3. frame bitmap and page tables, then the kernel heap;
+//! 3. frame bitmap and page tables, the kernel heap, the goroutine stack
+//!    arena (stacks grow through the page-fault hook);
 //! 4. this CPU's GDT/TSS, and IST stacks for #DF, NMI, #MC, #PF;
 //! 5. TSC calibration (`nanotime`), then the RTC (`walltime`);
 //! 6. ACPI MADT → CPUs and IOAPICs; local APIC (x2APIC or xAPIC) and its timer;
@@ -19,6 +20,7 @@
 pub mod acpi;
 pub mod apic;
 pub mod backtrace;
+pub mod context;
 pub mod cpuid;
 pub mod fault;
 pub mod gdt;
@@ -30,8 +32,10 @@ pub mod qemu;
 pub mod rtc;
 pub mod serial;
 pub mod smp;
+pub mod stack;
 pub mod sync;
 pub mod time;
+pub mod tlb;
 pub mod trap;
 
 use core::sync::atomic::Ordering;
@@ -58,7 +62,7 @@ pub fn init_early() {
 }
 
 /// Brings the machine up (see the module essay). Boot CPU, once.
-pub fn init(boot_info: &'static BootInfo) -> Machine {
+pub fn init(boot_info: &'static BootInfo, stack_reservation: u64) -> Machine {
     trap::init_idt();
     let symbols = boot_info.ramdisk_addr.into_option().and_then(|addr| {
         // SAFETY: the bootloader mapped the ramdisk at `addr` for `ramdisk_len` bytes
@@ -74,6 +78,8 @@ pub fn init(boot_info: &'static BootInfo) -> Machine {
         boot_info.physical_memory_offset.into_option().expect("bootloader gave no physical-memory mapping");
     memory::init(&boot_info.memory_regions, phys_offset);
     heap::init();
+    stack::init(stack_reservation);
+    fault::set_page_fault_hook(|addr, error_code, _| stack::grow(addr, error_code));
     gdt::init_cpu();
     trap::enable_ist();
     enable_cpu_features();
@@ -110,6 +116,7 @@ pub fn init(boot_info: &'static BootInfo) -> Machine {
     trap::set_handler(apic::PONG_VECTOR, |_| {
         percpu::this().pongs.fetch_add(1, Ordering::Release);
     });
+    tlb::init();
     trap::set_handler(apic::ERROR_VECTOR, |_| log::error!("apic: error interrupt"));
     percpu::this().online.store(true, Ordering::Release);
     x86_64::instructions::interrupts::enable();

@@ -17,11 +17,15 @@
 //! | `panic`         | a panic's backtrace names the function that panicked         |
 //! | `stackoverflow` | overflowing an AP's stack hits its guard page: reported on the |
 //! |                 | page-fault IST stack as a stack overflow                     |
+//! | `switch`, `stackgrow`, `gstackoverflow` | the context switch and goroutine |
+//! |                 | stacks (see `stacks.rs`)                                     |
 //! | `hang`          | never finishes (interrupts off, halted): the runner's timeout |
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::arch::{self, apic, percpu, smp};
 use crate::println;
+
+mod stacks;
 
 /// Runs test `name`; true means pass.
 pub fn run(name: &str) -> bool {
@@ -45,6 +49,9 @@ pub fn run(name: &str) -> bool {
             smp::wait_call(cpu, done);
             false
         }
+        "switch" => stacks::switch(),
+        "stackgrow" => stacks::stackgrow(),
+        "gstackoverflow" => stacks::gstackoverflow(),
         "hang" => loop {
             x86_64::instructions::interrupts::disable();
             x86_64::instructions::hlt();

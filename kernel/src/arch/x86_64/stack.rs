@@ -1,0 +1,191 @@
+//! Goroutine stacks: fixed virtual reservations that grow on demand.
+//!
+//! Go copies a goroutine's stack to a bigger one when it runs out (checked in
+//! every function prologue). We cannot move Rust frames, so each goroutine
+//! gets a fixed *virtual* reservation instead, and physical pages only as it
+//! touches them:
+//!
+//! ```text
+//! slot base                                                  slot base + reservation
+//! | guard page (never mapped) | ... mapped on first touch ... | top page (mapped) |
+//!                                                          stack grows <- top
+//! ```
+//! 1. [`alloc`]: take a free slot (or the next unused one) and make sure its
+//!    top page is mapped: a goroutine starts with one 4 KiB page.
+//! 2. [`grow`] (the page-fault hook): a not-present fault inside a live
+//!    slot, above its guard page, maps a fresh zeroed page and resumes the
+//!    faulting instruction. The fault is taken on the page-fault IST stack,
+//!    so running out of stack is exactly the case it can handle.
+//! 3. A fault in a guard page is a stack overflow: the fault handler reports
+//!    `fatal error: stack overflow`, naming the slot (the scheduler maps slots
+//!    to goroutine ids).
+//! 4. [`free`]: unmap every page but the top one, return their frames after a
+//!    TLB shootdown (the goroutine may have run on other CPUs), and keep the
+//!    slot with its top page for the next goroutine.
+//!
+//! Because stacks never move, pointers into them stay valid for the
+//! goroutine's whole life: Rust references to stack data are sound across
+//! growth, and the future garbage collector scans a stack by its bounds
+//! alone, with no pointer adjustment (Go must adjust pointers when copying).
+//! The price is virtual address space: one PML4 slot (512 GiB) holds 262,144
+//! stacks of 2 MiB.
+//!
+//! ## Invariants and lock order
+//! - The arena lock (`ARENA`, an IrqLock) comes before the page-table and
+//!   frame locks (`memory`'s order: page tables, then frames).
+//! - Code that holds the page-table or frame lock must run on a fully mapped
+//!   stack (a CPU's boot stack, an IST stack, the scheduler's g0 stack): a
+//!   stack-growth fault while holding those locks would deadlock in `grow`.
+//!   Goroutine code never calls `memory::map` directly. The same holds for
+//!   `ARENA` itself (a fault inside `alloc` would deadlock in `grow`): like
+//!   Go's `newproc` and `stackfree`, `alloc` and `free` run on the system
+//!   stack.
+//! - A slot is live from `alloc` to `free`; `grow` maps pages only in live
+//!   slots, so a stray access to a freed slot is still a fatal fault.
+extern crate alloc;
+
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use x86_64::structures::paging::Page;
+use x86_64::VirtAddr;
+
+use super::memory::{self, PAGE_SIZE};
+use super::sync::IrqLock;
+use super::tlb;
+
+/// A goroutine stack: `[guard, guard + 4096)` is the guard page, and the
+/// stack grows down from `top`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GStack {
+    pub slot: usize,
+    pub guard: u64,
+    pub top: u64,
+}
+
+struct Arena {
+    base: u64,
+    reservation: u64,
+    slots: usize,
+    next: usize,
+    free: Vec<usize>,
+    live: Vec<bool>,
+}
+
+static ARENA: IrqLock<Option<Arena>> = IrqLock::new(None);
+static PAGES_GROWN: AtomicU64 = AtomicU64::new(0);
+static PAGES_RETURNED: AtomicU64 = AtomicU64::new(0);
+
+/// Default reservation per goroutine stack.
+pub const DEFAULT_RESERVATION: u64 = 2 << 20;
+
+/// Sets up the arena in its own PML4 slot with `reservation` bytes per stack
+/// (a multiple of 4 KiB, at least two pages). Boot CPU, once.
+pub fn init(reservation: u64) {
+    assert!(reservation.is_multiple_of(PAGE_SIZE) && reservation >= 2 * PAGE_SIZE);
+    let (base, len) = memory::goroutine_stack_region();
+    let slots = (len / reservation) as usize;
+    *ARENA.lock() = Some(Arena { base, reservation, slots, next: 0, free: Vec::new(), live: Vec::new() });
+}
+
+/// The reservation per stack.
+pub fn reservation() -> u64 {
+    ARENA.lock().as_ref().map_or(0, |a| a.reservation)
+}
+
+/// A stack for a new goroutine, with its top page mapped.
+pub fn alloc() -> GStack {
+    let stack = {
+        let mut arena = ARENA.lock();
+        let a = arena.as_mut().expect("stack arena not initialized");
+        let slot = match a.free.pop() {
+            Some(s) => s,
+            None => {
+                assert!(a.next < a.slots, "out of goroutine stack address space");
+                a.next += 1;
+                a.live.push(false);
+                a.next - 1
+            }
+        };
+        a.live[slot] = true;
+        let guard = a.base + slot as u64 * a.reservation;
+        GStack { slot, guard, top: guard + a.reservation }
+    };
+    let top_page = VirtAddr::new(stack.top - PAGE_SIZE);
+    if memory::translate(top_page).is_none() {
+        memory::map_fresh(top_page, PAGE_SIZE, memory::DATA);
+    }
+    stack
+}
+
+/// Returns `stack`'s pages above the first to the frame allocator and its
+/// slot to the free list. Interrupts must be enabled (TLB shootdown).
+pub fn free(stack: GStack) {
+    let mut frames = Vec::new();
+    let mut page = stack.guard + PAGE_SIZE;
+    while page < stack.top - PAGE_SIZE {
+        if let Some(frame) = memory::unmap(Page::containing_address(VirtAddr::new(page))) {
+            frames.push(frame);
+        }
+        page += PAGE_SIZE;
+    }
+    if !frames.is_empty() {
+        tlb::shootdown(stack.guard + PAGE_SIZE, stack.top - PAGE_SIZE);
+        PAGES_RETURNED.fetch_add(frames.len() as u64, Ordering::Relaxed);
+        for f in frames {
+            memory::free_frame(f);
+        }
+    }
+    let mut arena = ARENA.lock();
+    let a = arena.as_mut().expect("stack arena not initialized");
+    assert!(a.live[stack.slot], "free of a goroutine stack that is not live");
+    a.live[stack.slot] = false;
+    a.free.push(stack.slot);
+}
+
+/// What an address in the arena is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// Not in the arena.
+    Outside,
+    /// In the guard page of slot `n` (live or not).
+    Guard(usize),
+    /// Above the guard page of live slot `n`.
+    Live(usize),
+    /// In a slot that is not allocated.
+    Dead(usize),
+}
+
+/// Classifies `addr`.
+pub fn place(addr: u64) -> Place {
+    let arena = ARENA.lock();
+    let Some(a) = arena.as_ref() else { return Place::Outside };
+    if addr < a.base || addr >= a.base + a.slots as u64 * a.reservation {
+        return Place::Outside;
+    }
+    let slot = ((addr - a.base) / a.reservation) as usize;
+    let offset = (addr - a.base) % a.reservation;
+    match (offset < PAGE_SIZE, a.live.get(slot).copied().unwrap_or(false)) {
+        (true, _) => Place::Guard(slot),
+        (false, true) => Place::Live(slot),
+        (false, false) => Place::Dead(slot),
+    }
+}
+
+/// The page-fault hook: grows a live stack by the faulting page.
+pub fn grow(addr: u64, error_code: u64) -> bool {
+    if error_code & 1 != 0 {
+        return false; // a protection fault, not a missing page
+    }
+    if let Place::Live(_) = place(addr) {
+        memory::map_fresh(VirtAddr::new(addr & !(PAGE_SIZE - 1)), PAGE_SIZE, memory::DATA);
+        PAGES_GROWN.fetch_add(1, Ordering::Relaxed);
+        return true;
+    }
+    false
+}
+
+/// Pages mapped by growth, and pages returned by `free`, since boot.
+pub fn stats() -> (u64, u64) {
+    (PAGES_GROWN.load(Ordering::Relaxed), PAGES_RETURNED.load(Ordering::Relaxed))
+}

@@ -1,0 +1,41 @@
+//! The context switch and goroutine stacks (the machine side of issue 4):
+//! callee-saved state survives 200,000 switches; a stack that starts with one
+//! page grows past 1 MiB on demand and gives every grown page back when freed
+//! (after a TLB shootdown); past its reservation it is the clean fatal error.
+use tests::*;
+
+#[test]
+fn context_switch_preserves_registers() {
+    let out = boot(2, Firmware::Bios, "test=switch");
+    expect_verdict(&out, Verdict::Pass);
+    expect_line(&out, "switch: 200000 round trips,");
+    expect_line(&out, "registers intact");
+}
+
+#[test]
+fn goroutine_stack_grows_to_1_mib_and_returns_its_pages() {
+    let out = boot(2, Firmware::Bios, "test=stackgrow");
+    expect_verdict(&out, Verdict::Pass);
+    let line = find_line(&out, "stackgrow: grew to ").unwrap();
+    let kib: u64 = line.split_whitespace().nth(3).unwrap().parse().unwrap();
+    assert!(kib >= 1024, "{line}");
+    assert!(line.contains("1 TLB shootdown(s)"), "two CPUs: the free must shoot down: {line}");
+}
+
+#[test]
+fn goroutine_stack_overflow_is_a_clean_fatal_error() {
+    let out = boot(2, Firmware::Bios, "test=gstackoverflow stackreserve=256k");
+    expect_verdict(&out, Verdict::Fail);
+    expect_line(&out, "fatal error: stack overflow (goroutine stack slot 0 exceeded its 256 KiB reservation at 0x");
+    expect_line(&out, "kernel::selftest::stacks::recurse+0x");
+}
+
+#[test]
+fn stack_reservation_is_validated() {
+    let out = boot(1, Firmware::Bios, "stackreserve=4k");
+    expect_verdict(&out, Verdict::Fail);
+    expect_line(
+        &out,
+        "fatal error: bad value \"4k\" for boot parameter stackreserve: want an integer in 16384..=1073741824",
+    );
+}

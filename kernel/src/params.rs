@@ -24,6 +24,7 @@ pub const TESTS: &[&str] = &[
     "switch",
     "stackgrow",
     "gstackoverflow",
+    "freedstack",
     "hang",
 ];
 

@@ -1,7 +1,8 @@
 //! The context switch and goroutine stacks (the machine side of issue 4):
 //! callee-saved state survives 200,000 switches; a stack that starts with one
 //! page grows past 1 MiB on demand and gives every grown page back when freed
-//! (after a TLB shootdown); past its reservation it is the clean fatal error.
+//! (after a TLB shootdown); past its reservation it is the clean fatal error,
+//! and so is touching a freed stack.
 use tests::*;
 
 #[test]
@@ -28,6 +29,15 @@ fn goroutine_stack_overflow_is_a_clean_fatal_error() {
     expect_verdict(&out, Verdict::Fail);
     expect_line(&out, "fatal error: stack overflow (goroutine stack slot 0 exceeded its 256 KiB reservation at 0x");
     expect_line(&out, "kernel::selftest::stacks::recurse+0x");
+}
+
+#[test]
+fn use_of_a_freed_stack_is_reported() {
+    let out = boot(1, Firmware::Bios, "test=freedstack");
+    expect_verdict(&out, Verdict::Fail);
+    expect_line(&out, "fatal error: use of freed goroutine stack (slot 0) at 0x");
+    let rip = find_line(&out, "rip 0x").unwrap();
+    assert!(rip.contains("kernel::selftest::stacks::freedstack+0x"), "{rip}");
 }
 
 #[test]

@@ -17,7 +17,7 @@
 //! | `panic`         | a panic's backtrace names the function that panicked         |
 //! | `stackoverflow` | overflowing an AP's stack hits its guard page: reported on the |
 //! |                 | page-fault IST stack as a stack overflow                     |
-//! | `switch`, `stackgrow`, `gstackoverflow` | the context switch and goroutine |
+//! | `switch`, `stackgrow`, `gstackoverflow`, `freedstack` | context switch, goroutine |
 //! |                 | stacks (see `stacks.rs`)                                     |
 //! | `hang`          | never finishes (interrupts off, halted): the runner's timeout |
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -52,6 +52,7 @@ pub fn run(name: &str) -> bool {
         "switch" => stacks::switch(),
         "stackgrow" => stacks::stackgrow(),
         "gstackoverflow" => stacks::gstackoverflow(),
+        "freedstack" => stacks::freedstack(),
         "hang" => loop {
             x86_64::instructions::interrupts::disable();
             x86_64::instructions::hlt();

@@ -12,6 +12,8 @@
 //!   returns every grown page (after a TLB shootdown).
 //! - `gstackoverflow`: unbounded recursion runs into the guard page: the
 //!   clean `fatal error: stack overflow`.
+//! - `freedstack`: a write into a freed stack (below the top page, which is
+//!   kept for reuse) is reported as the use of a freed goroutine stack.
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::arch::context::{self, Context};
@@ -165,5 +167,15 @@ pub fn gstackoverflow() -> bool {
     // SAFETY: as in `switch`.
     pair.goroutine = unsafe { Context::new(stack.top, unbounded, &raw mut pair as usize) };
     pair.resume();
+    false
+}
+
+pub fn freedstack() -> bool {
+    let stack = stack::alloc();
+    stack::free(stack);
+    let addr = stack.top - 3 * 4096;
+    println!("freedstack: writing into freed goroutine stack slot {} at {addr:#x}", stack.slot);
+    // SAFETY: not safe: the point is that the write faults, fatally.
+    unsafe { core::ptr::write_volatile(addr as *mut u64, 1) };
     false
 }

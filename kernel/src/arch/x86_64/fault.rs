@@ -98,14 +98,18 @@ pub fn exception(frame: &mut TrapFrame) {
                 return;
             }
         }
-        if let super::stack::Place::Guard(slot) = super::stack::place(addr) {
-            fatal_trap(
+        match super::stack::place(addr) {
+            super::stack::Place::Guard(slot) => fatal_trap(
                 frame,
                 format_args!(
                     "stack overflow (goroutine stack slot {slot} exceeded its {} KiB reservation at {addr:#x})",
                     super::stack::reservation() / 1024
                 ),
-            );
+            ),
+            super::stack::Place::Dead(slot) => {
+                fatal_trap(frame, format_args!("use of freed goroutine stack (slot {slot}) at {addr:#x}"))
+            }
+            _ => {}
         }
         if memory::is_stack_guard(x86_64::VirtAddr::new_truncate(addr)) {
             fatal_trap(frame, format_args!("stack overflow (page fault in a guard page at {addr:#x})"));

@@ -11,6 +11,7 @@ fn context_switch_preserves_registers() {
     expect_verdict(&out, Verdict::Pass);
     expect_line(&out, "switch: 200000 round trips,");
     expect_line(&out, "registers intact");
+    expect_line(&out, "switch: freeing an ungrown stack took no shootdown");
 }
 
 #[test]

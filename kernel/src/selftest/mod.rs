@@ -85,10 +85,9 @@ pub fn on_every_cpu(f: fn(usize) -> bool) -> usize {
     OK.load(Ordering::Relaxed) as usize
 }
 
-/// Halts until this CPU's timer interrupt has advanced `ticks`, or `nanotime()`
-/// passes `deadline` with the interrupt re-armed; returns the halts taken.
+/// Halts on this CPU's one-shot timer, re-arming it, until `nanotime()`
+/// passes `deadline`; returns the halts taken.
 fn sleep_until(deadline: u64) -> u64 {
-    let me = percpu::this();
     let mut halts = 0;
     loop {
         x86_64::instructions::interrupts::disable();
@@ -97,11 +96,9 @@ fn sleep_until(deadline: u64) -> u64 {
             return halts;
         }
         apic::arm_timer(deadline);
-        let before = me.timer_ticks.load(Ordering::Relaxed);
         // Atomic sti;hlt: the timer cannot fire between the check and the halt.
         arch::halt();
         halts += 1;
-        let _ = before;
     }
 }
 

@@ -85,15 +85,19 @@ pub fn switch() -> bool {
     let with = churn(N, || pair.resume());
     let ns = arch::nanotime() - t0;
     let without = churn(N, || {});
-    let ok = with == without && pair.count == N;
     println!(
         "switch: {} round trips, {} ns each, registers {}",
         pair.count,
         ns / N,
         if with == without { "intact" } else { "CORRUPTED" }
     );
+    // The ping side never grew past its first page: freeing it must need no
+    // page-table work and no TLB shootdown (goroutine exit is a hot path).
+    let (shootdowns, returned) = (tlb::count(), stack::stats().1);
     stack::free(stack);
-    ok
+    let cheap = tlb::count() == shootdowns && stack::stats().1 == returned;
+    println!("switch: freeing an ungrown stack {}", if cheap { "took no shootdown" } else { "SHOT DOWN" });
+    with == without && pair.count == N && cheap
 }
 
 static FRAME_SINK: AtomicU64 = AtomicU64::new(0);

@@ -21,7 +21,10 @@
 //!    to goroutine ids).
 //! 4. [`free`]: unmap every page but the top one, return their frames after a
 //!    TLB shootdown (the goroutine may have run on other CPUs), and keep the
-//!    slot with its top page for the next goroutine.
+//!    slot with its top page for the next goroutine. `grow` records each
+//!    slot's lowest mapped page, so `free` visits only the pages the
+//!    goroutine actually grew into: a goroutine that never grew costs no
+//!    page-table work and no shootdown (goroutine exit is a hot path).
 //!
 //! Because stacks never move, pointers into them stay valid for the
 //! goroutine's whole life: Rust references to stack data are sound across
@@ -70,6 +73,8 @@ struct Arena {
     next: usize,
     free: Vec<usize>,
     live: Vec<bool>,
+    /// Per slot: the lowest page `grow` mapped (the top page if none).
+    lowest: Vec<u64>,
 }
 
 static ARENA: IrqLock<Option<Arena>> = IrqLock::new(None);
@@ -85,7 +90,8 @@ pub fn init(reservation: u64) {
     assert!(reservation.is_multiple_of(PAGE_SIZE) && reservation >= 2 * PAGE_SIZE);
     let (base, len) = memory::goroutine_stack_region();
     let slots = (len / reservation) as usize;
-    *ARENA.lock() = Some(Arena { base, reservation, slots, next: 0, free: Vec::new(), live: Vec::new() });
+    *ARENA.lock() =
+        Some(Arena { base, reservation, slots, next: 0, free: Vec::new(), live: Vec::new(), lowest: Vec::new() });
 }
 
 /// The reservation per stack.
@@ -104,6 +110,7 @@ pub fn alloc() -> GStack {
                 assert!(a.next < a.slots, "out of goroutine stack address space");
                 a.next += 1;
                 a.live.push(false);
+                a.lowest.push(a.base + a.next as u64 * a.reservation - PAGE_SIZE);
                 a.next - 1
             }
         };
@@ -121,16 +128,23 @@ pub fn alloc() -> GStack {
 /// Returns `stack`'s pages above the first to the frame allocator and its
 /// slot to the free list. Interrupts must be enabled (TLB shootdown).
 pub fn free(stack: GStack) {
+    let top_page = stack.top - PAGE_SIZE;
+    let lowest = {
+        let mut arena = ARENA.lock();
+        let a = arena.as_mut().expect("stack arena not initialized");
+        assert!(a.live[stack.slot], "free of a goroutine stack that is not live");
+        core::mem::replace(&mut a.lowest[stack.slot], top_page)
+    };
     let mut frames = Vec::new();
-    let mut page = stack.guard + PAGE_SIZE;
-    while page < stack.top - PAGE_SIZE {
+    let mut page = lowest;
+    while page < top_page {
         if let Some(frame) = memory::unmap(Page::containing_address(VirtAddr::new(page))) {
             frames.push(frame);
         }
         page += PAGE_SIZE;
     }
     if !frames.is_empty() {
-        tlb::shootdown(stack.guard + PAGE_SIZE, stack.top - PAGE_SIZE);
+        tlb::shootdown(lowest, top_page);
         PAGES_RETURNED.fetch_add(frames.len() as u64, Ordering::Relaxed);
         for f in frames {
             memory::free_frame(f);
@@ -138,7 +152,6 @@ pub fn free(stack: GStack) {
     }
     let mut arena = ARENA.lock();
     let a = arena.as_mut().expect("stack arena not initialized");
-    assert!(a.live[stack.slot], "free of a goroutine stack that is not live");
     a.live[stack.slot] = false;
     a.free.push(stack.slot);
 }
@@ -158,17 +171,21 @@ pub enum Place {
 
 /// Classifies `addr`.
 pub fn place(addr: u64) -> Place {
-    let arena = ARENA.lock();
-    let Some(a) = arena.as_ref() else { return Place::Outside };
-    if addr < a.base || addr >= a.base + a.slots as u64 * a.reservation {
-        return Place::Outside;
-    }
-    let slot = ((addr - a.base) / a.reservation) as usize;
-    let offset = (addr - a.base) % a.reservation;
-    match (offset < PAGE_SIZE, a.live.get(slot).copied().unwrap_or(false)) {
-        (true, _) => Place::Guard(slot),
-        (false, true) => Place::Live(slot),
-        (false, false) => Place::Dead(slot),
+    ARENA.lock().as_ref().map_or(Place::Outside, |a| a.place(addr))
+}
+
+impl Arena {
+    fn place(&self, addr: u64) -> Place {
+        if addr < self.base || addr >= self.base + self.slots as u64 * self.reservation {
+            return Place::Outside;
+        }
+        let slot = ((addr - self.base) / self.reservation) as usize;
+        let offset = (addr - self.base) % self.reservation;
+        match (offset < PAGE_SIZE, self.live.get(slot).copied().unwrap_or(false)) {
+            (true, _) => Place::Guard(slot),
+            (false, true) => Place::Live(slot),
+            (false, false) => Place::Dead(slot),
+        }
     }
 }
 
@@ -177,12 +194,16 @@ pub fn grow(addr: u64, error_code: u64) -> bool {
     if error_code & 1 != 0 {
         return false; // a protection fault, not a missing page
     }
-    if let Place::Live(_) = place(addr) {
-        memory::map_fresh(VirtAddr::new(addr & !(PAGE_SIZE - 1)), PAGE_SIZE, memory::DATA);
-        PAGES_GROWN.fetch_add(1, Ordering::Relaxed);
-        return true;
+    let page = addr & !(PAGE_SIZE - 1);
+    {
+        let mut arena = ARENA.lock();
+        let Some(a) = arena.as_mut() else { return false };
+        let Place::Live(slot) = a.place(addr) else { return false };
+        a.lowest[slot] = a.lowest[slot].min(page);
     }
-    false
+    memory::map_fresh(VirtAddr::new(page), PAGE_SIZE, memory::DATA);
+    PAGES_GROWN.fetch_add(1, Ordering::Relaxed);
+    true
 }
 
 /// Pages mapped by growth, and pages returned by `free`, since boot.

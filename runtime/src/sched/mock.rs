@@ -1,0 +1,227 @@
+//! The host mock of the machine interface: OS threads as CPUs.
+//!
+//! Under `cargo test` the scheduler runs unchanged on `NCPU` threads, each an
+//! M. A goroutine is an OS thread too, but only one thread per mock CPU runs at
+//! a time: a context is a baton, and `switch(from, to)` hands the CPU's
+//! identity to `to`'s thread, wakes it, and blocks on `from`'s baton. So the
+//! run queues, stealing, parking, timers and idle/wake protocol are exercised
+//! for real, with real parallelism between the mock CPUs.
+//!
+//! Not modelled: interrupts (no asynchronous preemption on the host; the
+//! timer only ends a halt), stack growth, FPU state. A goroutine that exits
+//! leaves its thread blocked for good (a few thousand per test run).
+//! `throw` prints Go's `fatal error:` line and aborts the test process.
+use std::cell::Cell;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use super::machine::{Context, Entry, Stack};
+
+pub const NCPU: usize = 4;
+/// The CPU id reported to threads that are not mock CPUs (a test's own thread).
+const OUTSIDER: usize = super::p::MAX_M - 1;
+
+thread_local! {
+    static CPU: Cell<usize> = const { Cell::new(OUTSIDER) };
+}
+
+struct Baton {
+    ready: Mutex<bool>,
+    cv: Condvar,
+    cpu: AtomicUsize,
+}
+
+impl Baton {
+    fn new() -> &'static Baton {
+        Box::leak(Box::new(Baton { ready: Mutex::new(false), cv: Condvar::new(), cpu: AtomicUsize::new(OUTSIDER) }))
+    }
+    fn post(&self, cpu: usize) {
+        self.cpu.store(cpu, Ordering::Release);
+        *self.ready.lock().unwrap() = true;
+        self.cv.notify_one();
+    }
+    fn wait(&self) {
+        let mut ready = self.ready.lock().unwrap();
+        while !*ready {
+            ready = self.cv.wait(ready).unwrap();
+        }
+        *ready = false;
+        CPU.with(|c| c.set(self.cpu.load(Ordering::Acquire)));
+    }
+}
+
+fn baton(ctx: *mut Context) -> &'static Baton {
+    // SAFETY: the scheduler passes valid context slots.
+    let ctx = unsafe { &mut *ctx };
+    if ctx.sp == 0 {
+        ctx.sp = Baton::new() as *const Baton as usize; // a g0's first save
+    }
+    // SAFETY: non-zero slots hold leaked batons.
+    unsafe { &*(ctx.sp as *const Baton) }
+}
+
+struct Halt {
+    woken: Mutex<bool>,
+    cv: Condvar,
+    deadline: AtomicU64,
+}
+
+fn halts() -> &'static [Halt] {
+    static H: OnceLock<Vec<Halt>> = OnceLock::new();
+    H.get_or_init(|| {
+        (0..super::p::MAX_M)
+            .map(|_| Halt { woken: Mutex::new(false), cv: Condvar::new(), deadline: AtomicU64::new(0) })
+            .collect()
+    })
+}
+
+fn epoch() -> Instant {
+    static E: OnceLock<Instant> = OnceLock::new();
+    *E.get_or_init(Instant::now)
+}
+
+#[unsafe(no_mangle)]
+fn machine_cpu() -> usize {
+    CPU.with(|c| c.get())
+}
+
+#[unsafe(no_mangle)]
+fn machine_ncpu() -> usize {
+    NCPU
+}
+
+#[unsafe(no_mangle)]
+fn machine_nanotime() -> u64 {
+    epoch().elapsed().as_nanos() as u64 + 1
+}
+
+#[unsafe(no_mangle)]
+fn machine_stack_alloc() -> Stack {
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    Stack { id: NEXT.fetch_add(1, Ordering::Relaxed), lo: 0, hi: 0 }
+}
+
+#[unsafe(no_mangle)]
+fn machine_stack_trim(_stack: &Stack) {}
+
+#[unsafe(no_mangle)]
+fn machine_context_new(_stack: &Stack, entry: Entry, arg: usize) -> Context {
+    let b = Baton::new();
+    std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(move || {
+            b.wait();
+            entry(arg)
+        })
+        .expect("mock: cannot spawn a goroutine thread");
+    Context { sp: b as *const Baton as usize }
+}
+
+#[unsafe(no_mangle)]
+fn machine_switch(from: *mut Context, to: *const Context) {
+    let from = baton(from);
+    // SAFETY: `to` is a live context slot holding a baton.
+    let to = unsafe { &*((*to).sp as *const Baton) };
+    to.post(machine_cpu());
+    from.wait();
+}
+
+#[unsafe(no_mangle)]
+fn machine_switch_final(to: *const Context) -> ! {
+    // SAFETY: as in `machine_switch`.
+    let to = unsafe { &*((*to).sp as *const Baton) };
+    to.post(machine_cpu());
+    loop {
+        std::thread::park();
+    }
+}
+
+#[unsafe(no_mangle)]
+fn machine_irq_disable() -> bool {
+    true
+}
+
+#[unsafe(no_mangle)]
+fn machine_irq_restore(_enabled: bool) {}
+
+#[unsafe(no_mangle)]
+fn machine_wake(cpu: usize) {
+    let h = &halts()[cpu];
+    *h.woken.lock().unwrap() = true;
+    h.cv.notify_one();
+}
+
+#[unsafe(no_mangle)]
+fn machine_halt() {
+    let h = &halts()[machine_cpu()];
+    let mut woken = h.woken.lock().unwrap();
+    while !*woken {
+        let deadline = h.deadline.load(Ordering::Acquire);
+        let now = machine_nanotime();
+        if deadline != 0 && now >= deadline {
+            break;
+        }
+        let wait = if deadline == 0 { Duration::from_millis(50) } else { Duration::from_nanos(deadline - now) };
+        woken = h.cv.wait_timeout(woken, wait).unwrap().0;
+    }
+    *woken = false;
+    drop(woken);
+    // The "interrupt": the timer, if it was due.
+    let deadline = h.deadline.load(Ordering::Acquire);
+    if deadline != 0 && machine_nanotime() >= deadline {
+        h.deadline.store(0, Ordering::Release);
+        super::preempt::on_timer();
+    }
+}
+
+#[unsafe(no_mangle)]
+fn machine_arm_timer(deadline: u64) {
+    halts()[machine_cpu()].deadline.store(deadline, Ordering::Release);
+}
+
+#[unsafe(no_mangle)]
+fn machine_throw(what: fmt::Arguments<'_>) -> ! {
+    eprintln!("fatal error: {what}");
+    std::process::abort()
+}
+
+/// Starts the mock machine once: `NCPU` M threads, GOMAXPROCS = `NCPU`.
+pub fn boot() {
+    static BOOTED: OnceLock<()> = OnceLock::new();
+    BOOTED.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        spawn_cpu(0, move || {
+            super::init(NCPU, 10_000_000);
+            for cpu in 1..NCPU {
+                spawn_cpu(cpu, || {
+                    super::mstart();
+                });
+            }
+            tx.send(()).unwrap();
+            super::start_main(|| {});
+        });
+        rx.recv().unwrap();
+    });
+}
+
+fn spawn_cpu(cpu: usize, body: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .name(format!("mock-cpu{cpu}"))
+        .spawn(move || {
+            CPU.with(|c| c.set(cpu));
+            body()
+        })
+        .unwrap();
+}
+
+/// Runs `f` on a goroutine and returns its result to the test's thread.
+pub fn run<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    boot();
+    let (tx, rx) = std::sync::mpsc::channel();
+    super::proc::go_global(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(60)).expect("mock: the goroutine did not finish within 60 s")
+}

@@ -1,0 +1,80 @@
+//! Goroutines on every core: Go's G/M/P scheduler, portable.
+//!
+//! | file | Go | what |
+//! |------|----|------|
+//! | [`machine`] | (the OS) | the interface to the CPU: switch, stacks, IPIs, halt, timer |
+//! | [`lock`] | `lock_futex.go` | the runtime spinlock (interrupts off, `m.locks`) |
+//! | [`g`] | `runtime2.go` | G, its states and transitions, `allg`, G queues |
+//! | [`p`] | `runtime2.go` | P and M |
+//! | [`proc`] | `proc.go` | schedule, find_runnable, steal, park/ready, idle Ms |
+//! | [`time`] | `time.go` | per-P timer heaps, `sleep` |
+//! | [`preempt`] | `preempt.go` | asynchronous preemption from the timer interrupt |
+//! | [`waitgroup`] | `sync/waitgroup.go` | a WaitGroup that parks |
+//!
+//! The kernel calls [`init`] and [`start_main`] on the boot CPU and [`mstart`]
+//! on every other CPU; from then on every CPU is an M looking for a P and a G.
+//! Goroutines use [`go`], [`gosched`], [`sleep`], [`gopark`]/[`goready`].
+//!
+//! ## Stacks
+//! Each goroutine's stack is a fixed virtual reservation that grows page by
+//! page on demand (the machine layer's page-fault hook). Stacks never move, so
+//! pointers into them stay valid for the goroutine's life: Rust references to
+//! stack data need no fixing up, and the garbage collector will scan a stack
+//! by its bounds alone. Go instead copies a stack to one twice the size when a
+//! function prologue finds it too small, and adjusts the pointers into it.
+//!
+//! ## Hooks for what comes next
+//! - netpoll: [`set_netpoll_hook`] installs a non-blocking poll that
+//!   `find_runnable` calls before stealing (Go's `netpoll(0)`), and
+//!   [`proc::NEXTERNAL_WAITERS`] tells `checkdead` that an interrupt may still
+//!   wake someone.
+//! - the GC: [`g::for_each_g`] enumerates every G with its stack bounds and,
+//!   when preempted, its interrupt frame ([`G::trap_frame`]).
+pub mod g;
+pub mod lock;
+pub mod machine;
+pub mod p;
+pub mod preempt;
+pub mod proc;
+pub mod time;
+pub mod waitgroup;
+
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+pub use g::{for_each_g, GStatus, WaitReason, G};
+pub use lock::Lock;
+pub use preempt::PreemptOff;
+pub use proc::{
+    getg, go, goexit, gomaxprocs_now, gopark, goready, gosched, init, mstart, num_goroutine, start_main, wakep,
+};
+pub use time::sleep;
+pub use waitgroup::WaitGroup;
+
+static NETPOLL: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs the netpoll step of `find_runnable` (a later issue's NIC driver).
+pub fn set_netpoll_hook(poll: fn() -> Option<&'static G>) {
+    NETPOLL.store(poll as usize, Ordering::Release);
+}
+
+fn netpoll_hook() -> Option<&'static G> {
+    match NETPOLL.load(Ordering::Acquire) {
+        0 => None,
+        f => {
+            // SAFETY: only `set_netpoll_hook` stores here, always such a fn.
+            let poll: fn() -> Option<&'static G> =
+                unsafe { core::mem::transmute::<usize, fn() -> Option<&'static G>>(f) };
+            poll()
+        }
+    }
+}
+
+/// CPUs online (Go's `runtime.NumCPU`).
+pub fn num_cpu() -> usize {
+    machine::ncpu()
+}

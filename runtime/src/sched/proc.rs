@@ -1,0 +1,727 @@
+//! The scheduler proper: Go's proc.go for CPUs instead of threads.
+//!
+//! ## The loop (Go's `schedule` → `findRunnable` → `execute`)
+//! Every CPU runs [`mstart`] on its boot stack (its g0) and never leaves
+//! [`schedule`]:
+//! 1. `find_runnable` returns a runnable G, holding a P, or stops the M
+//!    (halts the CPU) until there is one;
+//! 2. if the M was spinning it stops spinning and, if it was the last spinner,
+//!    wakes another (`resetspinning`), so a burst of new work fans out;
+//! 3. `execute` marks the G Running, arms the CPU's one-shot timer for the end
+//!    of the time slice (or the P's earliest timer), and switches to it;
+//! 4. the G comes back to g0 only through [`mcall`], leaving an [`Action`]
+//!    (park, gosched, preempt, exit, blocking call) that g0 carries out for
+//!    it before looping: this is Go's `mcall(park_m)` etc.
+//!
+//! ## `find_runnable`, in Go's order
+//! 1. run this P's due timers;
+//! 2. every 61st schedtick, one G from the global queue first (fairness: two
+//!    goroutines that keep readying each other through `runnext` cannot
+//!    starve the global queue);
+//! 3. `runnext`, then the local ring;
+//! 4. the global queue (a batch moves to the local ring);
+//! 5. the netpoll hook (a later issue: the NIC interrupt readies pollers);
+//! 6. stealing, if this M is already spinning or spinners are fewer than half
+//!    the busy Ps: four rounds over all Ps from a random start, taking half a
+//!    victim's ring; the last round may take `runnext` and runs the victims'
+//!    due timers;
+//! 7. nothing: give the P back (idle list), stop spinning, re-check every run
+//!    queue once (a G readied after our last look but before we dropped the
+//!    spinning count would otherwise wait for someone else), and stop the M.
+//!
+//! ## Idle Ms and wakeups (Go's `stopm`, `startm`, `wakep`)
+//! A stopped M is a halted CPU on the idle-M mask; it sleeps with `sti; hlt`
+//! until an IPI or its one-shot timer, which it arms only for the earliest
+//! timer of an idle P (tickless idle: no timer, no interrupt). `wakep` runs
+//! when work becomes runnable: if a P is idle and nobody spins, it makes one M
+//! spinning, hands it an idle P (`nextp`) and sends the IPI. Spinners are
+//! bounded as in Go: at most half the busy Ps.
+//!
+//! ## Interrupts, preemption and the locks
+//! Interrupts are off in `execute` across the switch and in every `mcall`, so
+//! the timer interrupt always sees a consistent `m.curg` (null while g0 runs)
+//! and never preempts the scheduler itself. Code that touches per-P state from
+//! a goroutine (`go`, `goready`) runs with interrupts off, which pins it to
+//! its P: an owner-only run-queue operation can never be split by a migration.
+//! Lock order: `SCHED` → a P's `gfree`; a P's `timers` → `SCHED` (a timer
+//! function may `wakep`); the heap allocator's lock is a leaf.
+//!
+//! ## Where we differ from Go
+//! - Ms are CPUs, fixed at boot; `startm` never creates one. With GOMAXPROCS
+//!   at the CPU count there is always an M for each P.
+//! - Stacks never move (each has its own reservation), so there is no stack
+//!   check in prologues; preemption is always asynchronous (see `preempt`).
+//! - `goexit` from Rust does not unwind the goroutine's frames (the kernel is
+//!   built with `panic = abort`); returning from the function is the normal exit.
+use alloc::boxed::Box;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use super::g::{GQueue, GStatus, WaitReason, G};
+use super::lock::Lock;
+use super::machine::{self, IrqOff};
+use super::p::{Action, PStatus, ALLP, M, MAX_P, MS, P, RUNQ_SIZE};
+use super::time;
+
+/// Global scheduler state under `SCHED` (Go's `sched`).
+pub(crate) struct Sched {
+    /// The global run queue.
+    pub(crate) runq: GQueue,
+    /// Idle Ps, by id.
+    pidle: u64,
+    /// Idle (halted) Ms, by CPU.
+    midle: u64,
+    /// Ms stopped with a locked goroutine waiting (not idle for `checkdead`).
+    nmidlelocked: u32,
+    /// Dead Gs beyond the per-P free lists.
+    gfree: GQueue,
+}
+
+pub(crate) static SCHED: Lock<Sched> =
+    Lock::new(Sched { runq: GQueue::new(), pidle: 0, midle: 0, nmidlelocked: 0, gfree: GQueue::new() });
+/// `SCHED.runq.len()`, readable without the lock.
+pub(crate) static RUNQSIZE: AtomicUsize = AtomicUsize::new(0);
+pub(crate) static NPIDLE: AtomicU32 = AtomicU32::new(0);
+pub(crate) static NMSPINNING: AtomicU32 = AtomicU32::new(0);
+/// Live goroutines (Go's `gcount`).
+static NGOROUTINE: AtomicI64 = AtomicI64::new(0);
+pub(crate) static GOMAXPROCS: AtomicUsize = AtomicUsize::new(1);
+/// Ms that entered the scheduler.
+static MCOUNT: AtomicU32 = AtomicU32::new(0);
+static MAIN_STARTED: AtomicBool = AtomicBool::new(false);
+/// Goroutines in blocking calls (`checkdead` must not call them deadlocked).
+pub(crate) static NSYSCALL: AtomicI64 = AtomicI64::new(0);
+/// Gs waiting for something only an interrupt can provide (netpoll, console).
+pub static NEXTERNAL_WAITERS: AtomicI64 = AtomicI64::new(0);
+/// Time slice in nanoseconds.
+pub(crate) static SLICE_NS: AtomicU64 = AtomicU64::new(10_000_000);
+
+/// This CPU's M. Call with interrupts off (or accept that the answer may be stale).
+#[inline]
+pub(crate) fn getm() -> &'static M {
+    &MS[machine::cpu()]
+}
+
+/// The running goroutine, or None on a scheduler stack (Go's `getg().m.curg`).
+pub fn getg() -> Option<&'static G> {
+    let _irq = IrqOff::new();
+    getm().curg()
+}
+
+/// Sets up GOMAXPROCS Ps and the time slice; P0 goes to the calling CPU's M.
+/// Once, on the boot CPU, before any `mstart`.
+pub fn init(procs: usize, slice_ns: u64) {
+    let procs = procs.clamp(1, MAX_P);
+    SLICE_NS.store(slice_ns.max(1000), Ordering::Relaxed);
+    let _irq = IrqOff::new();
+    for (id, slot) in ALLP.iter().enumerate().take(procs) {
+        slot.store(Box::leak(Box::new(P::new(id))), Ordering::Release);
+    }
+    GOMAXPROCS.store(procs, Ordering::Release);
+    let m = getm();
+    let mut sched = SCHED.lock();
+    for id in 1..procs {
+        pidleput(&mut sched, allp_get(id));
+    }
+    drop(sched);
+    acquirep(m, allp_get(0));
+}
+
+pub(crate) fn allp_get(id: usize) -> &'static P {
+    super::p::allp(id).expect("P not allocated")
+}
+
+/// Runs `main` as the main goroutine and enters the scheduler on this CPU
+/// (Go's `runtime.main` + `mstart` on M0). Call after [`init`].
+pub fn start_main(main: impl FnOnce() + Send + 'static) -> ! {
+    go(main);
+    MAIN_STARTED.store(true, Ordering::Release);
+    mstart()
+}
+
+/// Enters the scheduler on this CPU for good (Go's `mstart`).
+pub fn mstart() -> ! {
+    machine::irq_disable();
+    let m = getm();
+    m.started.store(true, Ordering::Release);
+    MCOUNT.fetch_add(1, Ordering::AcqRel);
+    machine::irq_restore(true);
+    if m.p.load(Ordering::Relaxed).is_null() {
+        stopm(m);
+    }
+    schedule(m)
+}
+
+/// Go's `schedule`: find a G, run it, repeat.
+fn schedule(m: &'static M) -> ! {
+    loop {
+        let (gp, inherit) = find_runnable(m);
+        if m.spinning.load(Ordering::Relaxed) {
+            resetspinning(m);
+        }
+        execute(m, gp, inherit);
+    }
+}
+
+/// Go's `execute`: run `gp` on this M until it comes back through `mcall`,
+/// then carry out what it asked for.
+pub(crate) fn execute(m: &'static M, gp: &'static G, inherit: bool) {
+    let pp = m.p();
+    gp.cas_status(GStatus::Runnable, GStatus::Running);
+    let now = machine::nanotime();
+    if !inherit {
+        pp.schedtick.fetch_add(1, Ordering::Relaxed);
+        pp.schedwhen.store(now, Ordering::Relaxed);
+    }
+    pp.stats.runs.fetch_add(1, Ordering::Relaxed);
+    // SAFETY: the G is Running and ours alone; nobody else touches its stack or context.
+    unsafe {
+        if (*gp.stack.get()).is_none() {
+            *gp.stack.get() = Some(machine::stack_alloc());
+        }
+        if (*gp.entry.get()).is_some() && gp.saved_sp() == 0 {
+            let stack = (*gp.stack.get()).expect("stack just set");
+            *gp.ctx.get() = machine::context_new(&stack, gstart, gp as *const G as usize);
+        }
+    }
+    let irq = machine::irq_disable();
+    super::preempt::arm_for_slice(m, pp, now);
+    m.curg.store(gp as *const G as *mut G, Ordering::Relaxed);
+    // SAFETY: interrupts are off; gp's context was saved by its last switch (or
+    // just made) and only this M resumes it; g0's context outlives the switch.
+    unsafe { machine::switch(m.g0.get(), gp.ctx.get()) };
+    // Back on g0, same CPU, interrupts still off: nothing may see `curg` stale.
+    m.curg.store(ptr::null_mut(), Ordering::Relaxed);
+    // SAFETY: only this CPU touches its M's action, with interrupts off.
+    let action = unsafe { core::mem::replace(&mut *m.action.get(), Action::None) };
+    machine::irq_restore(irq);
+    finish(m, gp, action);
+}
+
+/// g0's half of an `mcall` (Go's `park_m`, `gosched_m`, `gopreempt_m`, `goexit0`).
+fn finish(m: &'static M, gp: &'static G, action: Action) {
+    match action {
+        Action::Park(reason, unlock) => {
+            gp.cas_status(GStatus::Running, GStatus::Waiting(reason));
+            // SAFETY: the closure lives in gopark's frame on gp's stack, which
+            // cannot run (or return) before something readies it, and nothing
+            // can ready it before the closure has published it.
+            let keep = unsafe { (*unlock)(gp) };
+            if m.locks() != 0 {
+                machine::throw(format_args!("gopark: goroutine {} parked holding runtime locks", gp.goid()));
+            }
+            if !keep {
+                gp.cas_status(GStatus::Waiting(reason), GStatus::Runnable);
+                execute(m, gp, true);
+            }
+        }
+        Action::Gosched | Action::Preempt => {
+            gp.cas_status(GStatus::Running, GStatus::Runnable);
+            let mut sched = SCHED.lock();
+            globrunqput(&mut sched, gp);
+        }
+        Action::Exit => gdestroy(m, gp),
+        Action::None => machine::throw(format_args!("schedule: goroutine {} switched back with no action", gp.goid())),
+    }
+}
+
+/// Every goroutine's first frame (Go's `goexit` frame under the entry).
+extern "C" fn gstart(arg: usize) -> ! {
+    // SAFETY: `execute` passes the G's own address.
+    let gp: &'static G = unsafe { &*(arg as *const G) };
+    // Switched to with interrupts off; a goroutine runs with them on.
+    machine::irq_restore(true);
+    // SAFETY: written by `go` before the G became runnable; only we take it.
+    let f = unsafe { (*gp.entry.get()).take() }.expect("goroutine started with no function");
+    f();
+    goexit()
+}
+
+/// Go's `goexit`: ends the calling goroutine. Its stack's frames are not
+/// unwound; returning from the goroutine's function is the usual way out.
+pub fn goexit() -> ! {
+    machine::irq_disable();
+    let m = getm();
+    let Some(gp) = m.curg() else { machine::throw(format_args!("goexit on the scheduler stack")) };
+    let _ = gp;
+    // SAFETY: interrupts are off; only this CPU touches its action.
+    unsafe { *m.action.get() = Action::Exit };
+    // SAFETY: g0 is suspended in `execute` on this CPU; the goroutine's
+    // context is never resumed again (its G is reset by the next `go`).
+    unsafe { machine::switch_final(m.g0.get()) }
+}
+
+/// Go's `goexit0`: the G is dead; keep it (and its trimmed stack) for reuse.
+fn gdestroy(m: &'static M, gp: &'static G) {
+    gp.cas_status(GStatus::Running, GStatus::Dead);
+    NGOROUTINE.fetch_sub(1, Ordering::AcqRel);
+    // SAFETY: the G is Dead; nothing runs on its stack.
+    unsafe { (*gp.ctx.get()).sp = 0 };
+    if let Some(stack) = gp.stack_bounds() {
+        machine::stack_trim(&stack);
+    }
+    let _irq = IrqOff::new();
+    gfput(m.p(), gp);
+}
+
+/// Switches to g0 with `action` (Go's `mcall`). Returns when the G runs again.
+pub(crate) fn mcall(action: Action) {
+    let irq = machine::irq_disable();
+    let m = getm();
+    let Some(gp) = m.curg() else { machine::throw(format_args!("mcall on the scheduler stack")) };
+    // SAFETY: interrupts are off; only this CPU touches its action.
+    unsafe { *m.action.get() = action };
+    // SAFETY: interrupts off; g0 is suspended in `execute` on this CPU and
+    // gp's context slot is written here and read only by whoever resumes it.
+    unsafe { machine::switch(gp.ctx.get(), m.g0.get()) };
+    machine::irq_restore(irq);
+}
+
+/// Go's `gopark`: blocks the calling goroutine. On the scheduler stack, with
+/// the G already Waiting(reason), `unlock(g)` runs; it must publish `g`
+/// where its waker will find it (and release whatever lock guards that) and
+/// return true, or return false to keep running.
+pub fn gopark(reason: WaitReason, unlock: impl FnOnce(&'static G) -> bool) {
+    let mut unlock = Some(unlock);
+    let mut call = |g: &'static G| (unlock.take().expect("gopark unlock called twice"))(g);
+    let f: &mut dyn FnMut(&'static G) -> bool = &mut call;
+    // SAFETY: only the lifetime is erased: `finish` calls it while this frame
+    // is suspended inside `mcall`, before the G can run again.
+    let f: *mut (dyn FnMut(&'static G) -> bool + 'static) = unsafe { core::mem::transmute(f) };
+    mcall(Action::Park(reason, f));
+    // The unlock function released whatever the caller held (often a runtime
+    // lock, which had turned interrupts off); a goroutine runs with them on.
+    machine::irq_restore(true);
+}
+
+/// Go's `goready`: makes a Waiting goroutine runnable, next on this P.
+pub fn goready(gp: &'static G) {
+    let _irq = IrqOff::new();
+    let m = getm();
+    match gp.status() {
+        GStatus::Waiting(reason) => gp.cas_status(GStatus::Waiting(reason), GStatus::Runnable),
+        other => machine::throw(format_args!("goready: goroutine {} is {other:?}, not waiting", gp.goid())),
+    }
+    if m.p.load(Ordering::Relaxed).is_null() {
+        let mut sched = SCHED.lock();
+        globrunqput(&mut sched, gp);
+    } else {
+        runqput(m.p(), gp, true);
+    }
+    wakep();
+}
+
+/// Go's `Gosched`: yields the CPU; the goroutine goes to the global queue.
+pub fn gosched() {
+    mcall(Action::Gosched);
+}
+
+/// Go's `go` statement (`newproc`): starts `f` on a new goroutine, which runs
+/// next on this P. Returns its id.
+pub fn go(f: impl FnOnce() + Send + 'static) -> u64 {
+    let entry: Box<dyn FnOnce() + Send> = Box::new(f);
+    let _irq = IrqOff::new();
+    let m = getm();
+    let pp = m.p();
+    let gp = gfget(pp).unwrap_or_else(G::alloc);
+    let goid = G::new_goid();
+    gp.goid.store(goid, Ordering::Relaxed);
+    gp.parent.store(m.curg().map_or(0, |g| g.goid()), Ordering::Relaxed);
+    gp.preempt.store(false, Ordering::Relaxed);
+    // SAFETY: the G is Idle or Dead: no one else references its fields.
+    unsafe {
+        *gp.entry.get() = Some(entry);
+        (*gp.ctx.get()).sp = 0;
+    }
+    gp.cas_status(gp.status(), GStatus::Runnable);
+    NGOROUTINE.fetch_add(1, Ordering::AcqRel);
+    runqput(pp, gp, true);
+    if MAIN_STARTED.load(Ordering::Acquire) {
+        wakep();
+    }
+    goid
+}
+
+/// Starts `f` on a new goroutine from outside any P (an interrupt handler,
+/// a host test's thread): it goes to the global queue and an idle M is woken.
+pub fn go_global(f: impl FnOnce() + Send + 'static) -> u64 {
+    let entry: Box<dyn FnOnce() + Send> = Box::new(f);
+    let gp = G::alloc();
+    let goid = G::new_goid();
+    gp.goid.store(goid, Ordering::Relaxed);
+    // SAFETY: the G is new: no one else references it.
+    unsafe { *gp.entry.get() = Some(entry) };
+    gp.cas_status(GStatus::Idle, GStatus::Runnable);
+    NGOROUTINE.fetch_add(1, Ordering::AcqRel);
+    let mut sched = SCHED.lock();
+    globrunqput(&mut sched, gp);
+    drop(sched);
+    wakep();
+    goid
+}
+
+/// Live goroutines (Go's `runtime.NumGoroutine`).
+pub fn num_goroutine() -> usize {
+    NGOROUTINE.load(Ordering::Acquire).max(0) as usize
+}
+
+/// Current GOMAXPROCS.
+pub fn gomaxprocs_now() -> usize {
+    GOMAXPROCS.load(Ordering::Acquire)
+}
+
+/// Go's `runqput`. Interrupts off, `pp` held by this M.
+pub(crate) fn runqput(pp: &'static P, gp: &'static G, next: bool) {
+    // SAFETY: the caller holds `pp` with interrupts off: it is the owner.
+    let q = unsafe { pp.runq.owner() };
+    q.put(gp as *const G as usize, next, |batch| {
+        let mut sched = SCHED.lock();
+        for &g in batch {
+            // SAFETY: run queues hold 'static G pointers.
+            globrunqput(&mut sched, unsafe { &*(g as *const G) });
+        }
+    });
+}
+
+/// Go's `globrunqput`.
+pub(crate) fn globrunqput(sched: &mut Sched, gp: &'static G) {
+    sched.runq.push_back(gp);
+    RUNQSIZE.store(sched.runq.len(), Ordering::Release);
+}
+
+/// Go's `globrunqget`: takes a share of the global queue (at most `max` if
+/// non-zero), returns the first and puts the rest on `pp`'s ring.
+fn globrunqget(sched: &mut Sched, pp: &'static P, max: usize) -> Option<&'static G> {
+    let size = sched.runq.len();
+    if size == 0 {
+        return None;
+    }
+    let procs = GOMAXPROCS.load(Ordering::Relaxed).max(1);
+    let mut n = (size / procs + 1).min(size).min(RUNQ_SIZE / 2);
+    if max > 0 {
+        n = n.min(max);
+    }
+    let first = sched.runq.pop_front();
+    for _ in 1..n {
+        let Some(g) = sched.runq.pop_front() else { break };
+        runqput(pp, g, false);
+    }
+    RUNQSIZE.store(sched.runq.len(), Ordering::Release);
+    first
+}
+
+fn pidleput(sched: &mut Sched, pp: &'static P) {
+    debug_assert!(pp.runq.is_empty(), "pidleput: P has a non-empty run queue");
+    pp.set_status(PStatus::Idle);
+    pp.m.store(0, Ordering::Relaxed);
+    sched.pidle |= 1 << pp.id;
+    NPIDLE.fetch_add(1, Ordering::AcqRel);
+}
+
+fn pidleget(sched: &mut Sched) -> Option<&'static P> {
+    if sched.pidle == 0 {
+        return None;
+    }
+    let id = sched.pidle.trailing_zeros() as usize;
+    sched.pidle &= !(1 << id);
+    NPIDLE.fetch_sub(1, Ordering::AcqRel);
+    Some(allp_get(id))
+}
+
+/// Go's `acquirep`.
+pub(crate) fn acquirep(m: &'static M, pp: &'static P) {
+    pp.set_status(PStatus::Running);
+    pp.m.store(m.id + 1, Ordering::Relaxed);
+    m.p.store(pp as *const P as *mut P, Ordering::Release);
+}
+
+/// Go's `releasep`.
+pub(crate) fn releasep(m: &'static M) -> &'static P {
+    let pp = m.p();
+    m.p.store(ptr::null_mut(), Ordering::Release);
+    pp.m.store(0, Ordering::Relaxed);
+    pp
+}
+
+/// Go's `wakep`: if a P is idle and nobody is spinning, start a spinning M.
+pub fn wakep() {
+    if NPIDLE.load(Ordering::Acquire) == 0 || NMSPINNING.load(Ordering::Acquire) != 0 {
+        return;
+    }
+    if NMSPINNING.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+        return;
+    }
+    startm(None, true);
+}
+
+/// Go's `startm`: gives `pp` (or an idle P) to an idle M and wakes it.
+pub(crate) fn startm(pp: Option<&'static P>, spinning: bool) {
+    let mut sched = SCHED.lock();
+    let pp = match pp.or_else(|| pidleget(&mut sched)) {
+        Some(pp) => pp,
+        None => {
+            drop(sched);
+            if spinning {
+                NMSPINNING.fetch_sub(1, Ordering::AcqRel);
+            }
+            return;
+        }
+    };
+    let Some(m) = midleget(&mut sched) else {
+        // Every CPU is busy: the P waits on the idle list for the next M to look.
+        pidleput(&mut sched, pp);
+        drop(sched);
+        if spinning {
+            NMSPINNING.fetch_sub(1, Ordering::AcqRel);
+        }
+        return;
+    };
+    drop(sched);
+    notewakeup(m, pp, spinning);
+}
+
+/// Hands `pp` to the stopped `m` and wakes it.
+pub(crate) fn notewakeup(m: &'static M, pp: &'static P, spinning: bool) {
+    m.spinning.store(spinning, Ordering::Relaxed);
+    m.nextp.store(pp as *const P as *mut P, Ordering::Relaxed);
+    m.wakeup.store(true, Ordering::Release);
+    machine::wake(m.id);
+}
+
+fn midleget(sched: &mut Sched) -> Option<&'static M> {
+    if sched.midle == 0 {
+        return None;
+    }
+    let id = sched.midle.trailing_zeros() as usize;
+    sched.midle &= !(1 << id);
+    Some(&MS[id])
+}
+
+/// Go's `stopm`: parks this M (halts the CPU) until `startm` hands it a P,
+/// or until an idle P's timer is due. Returns holding a P.
+pub(crate) fn stopm(m: &'static M) {
+    {
+        let mut sched = SCHED.lock();
+        sched.midle |= 1 << m.id;
+        checkdead(&sched);
+    }
+    loop {
+        let irq = machine::irq_disable();
+        if m.wakeup.swap(false, Ordering::Acquire) {
+            machine::irq_restore(irq);
+            break;
+        }
+        let deadline = time::idle_timers_deadline();
+        super::preempt::arm(m, deadline);
+        machine::halt();
+        machine::irq_restore(irq);
+        if deadline != 0 && machine::nanotime() >= deadline && !m.wakeup.load(Ordering::Acquire) {
+            // An idle P's timer is due: take a P and look (find_runnable runs
+            // every P's due timers when it steals).
+            let mut sched = SCHED.lock();
+            if sched.midle & (1 << m.id) != 0 {
+                if let Some(pp) = pidleget(&mut sched) {
+                    sched.midle &= !(1 << m.id);
+                    drop(sched);
+                    m.spinning.store(true, Ordering::Relaxed);
+                    NMSPINNING.fetch_add(1, Ordering::AcqRel);
+                    acquirep(m, pp);
+                    return;
+                }
+            }
+        }
+    }
+    let pp = m.nextp.swap(ptr::null_mut(), Ordering::Acquire);
+    assert!(!pp.is_null(), "stopm: woken without a P");
+    // SAFETY: Ps are never freed.
+    acquirep(m, unsafe { &*pp });
+}
+
+/// Go's `resetspinning`.
+fn resetspinning(m: &'static M) {
+    m.spinning.store(false, Ordering::Relaxed);
+    let before = NMSPINNING.fetch_sub(1, Ordering::AcqRel);
+    assert!(before > 0, "resetspinning: negative nmspinning");
+    wakep();
+}
+
+/// Go's `findRunnable`. Returns holding a P, with a G and whether it
+/// inherits the current time slice.
+fn find_runnable(m: &'static M) -> (&'static G, bool) {
+    'top: loop {
+        let pp = m.p();
+        let now = machine::nanotime();
+        time::check_timers(pp, now);
+        if pp.schedtick.load(Ordering::Relaxed).is_multiple_of(61) && RUNQSIZE.load(Ordering::Acquire) > 0 {
+            let _irq = IrqOff::new();
+            let mut sched = SCHED.lock();
+            if let Some(g) = globrunqget(&mut sched, pp, 1) {
+                return (g, false);
+            }
+        }
+        {
+            let _irq = IrqOff::new();
+            // SAFETY: this M holds `pp`, interrupts are off.
+            if let Some((g, inherit)) = unsafe { pp.runq.owner() }.get() {
+                // SAFETY: run queues hold 'static G pointers.
+                return (unsafe { &*(g as *const G) }, inherit);
+            }
+        }
+        if RUNQSIZE.load(Ordering::Acquire) > 0 {
+            let _irq = IrqOff::new();
+            let mut sched = SCHED.lock();
+            if let Some(g) = globrunqget(&mut sched, pp, 0) {
+                return (g, false);
+            }
+        }
+        if let Some(g) = super::netpoll_hook() {
+            return (g, false);
+        }
+        let procs = GOMAXPROCS.load(Ordering::Acquire) as u32;
+        let spinning = m.spinning.load(Ordering::Relaxed);
+        if spinning || 2 * NMSPINNING.load(Ordering::Acquire) < procs.saturating_sub(NPIDLE.load(Ordering::Acquire)) {
+            if !spinning {
+                m.spinning.store(true, Ordering::Relaxed);
+                NMSPINNING.fetch_add(1, Ordering::AcqRel);
+            }
+            match steal_work(m, pp, now) {
+                Steal::Got(g, inherit) => return (g, inherit),
+                Steal::NewWork => continue 'top,
+                Steal::Nothing => {}
+            }
+        }
+        // Nothing: give up the P.
+        {
+            let _irq = IrqOff::new();
+            let mut sched = SCHED.lock();
+            if let Some(g) = globrunqget(&mut sched, pp, 0) {
+                return (g, false);
+            }
+            releasep(m);
+            pidleput(&mut sched, pp);
+        }
+        if m.spinning.swap(false, Ordering::Relaxed) {
+            NMSPINNING.fetch_sub(1, Ordering::AcqRel);
+            // Go's delicate re-check: work readied after our last look but
+            // before our spinning count dropped saw a spinner and woke nobody.
+            if any_runq_nonempty() {
+                let mut sched = SCHED.lock();
+                if let Some(pp) = pidleget(&mut sched) {
+                    drop(sched);
+                    acquirep(m, pp);
+                    m.spinning.store(true, Ordering::Relaxed);
+                    NMSPINNING.fetch_add(1, Ordering::AcqRel);
+                    continue 'top;
+                }
+            }
+        }
+        stopm(m);
+    }
+}
+
+fn any_runq_nonempty() -> bool {
+    if RUNQSIZE.load(Ordering::Acquire) > 0 {
+        return true;
+    }
+    (0..GOMAXPROCS.load(Ordering::Acquire)).any(|id| !allp_get(id).runq.is_empty())
+}
+
+enum Steal {
+    Got(&'static G, bool),
+    NewWork,
+    Nothing,
+}
+
+/// Go's `stealWork`: four rounds over the Ps from a random start.
+fn steal_work(m: &'static M, pp: &'static P, now: u64) -> Steal {
+    let procs = GOMAXPROCS.load(Ordering::Acquire);
+    for round in 0..4 {
+        let last = round == 3;
+        let start = m.fastrand() as usize % procs;
+        for k in 0..procs {
+            let victim = allp_get((start + k) % procs);
+            if ptr::eq(victim, pp) {
+                continue;
+            }
+            if last && time::check_timers(victim, now) {
+                // Timers readied goroutines onto our own queue.
+                let _irq = IrqOff::new();
+                // SAFETY: this M holds `pp`, interrupts are off.
+                if let Some((g, inherit)) = unsafe { pp.runq.owner() }.get() {
+                    // SAFETY: run queues hold 'static G pointers.
+                    return Steal::Got(unsafe { &*(g as *const G) }, inherit);
+                }
+                return Steal::NewWork;
+            }
+            if victim.status() == PStatus::Idle {
+                continue;
+            }
+            let _irq = IrqOff::new();
+            // SAFETY: this M holds `pp`, interrupts are off.
+            let mine = unsafe { pp.runq.owner() };
+            let backoff = || {
+                let until = machine::nanotime() + 3_000;
+                while machine::nanotime() < until {
+                    core::hint::spin_loop();
+                }
+            };
+            if let Some(g) = victim.runq.steal_into(&mine, last, backoff) {
+                pp.stats.steals.fetch_add(1 + pp.runq.len() as u64, Ordering::Relaxed);
+                // SAFETY: run queues hold 'static G pointers.
+                return Steal::Got(unsafe { &*(g as *const G) }, false);
+            }
+        }
+    }
+    Steal::Nothing
+}
+
+/// Go's `gfput`: keeps a dead G; beyond 64 per P, half go to the global list.
+fn gfput(pp: &'static P, gp: &'static G) {
+    let mut local = pp.gfree.lock();
+    local.push_front(gp);
+    if local.len() >= 64 {
+        let mut sched = SCHED.lock();
+        while local.len() > 32 {
+            let g = local.pop_front().expect("len checked");
+            sched.gfree.push_front(g);
+        }
+    }
+}
+
+/// Go's `gfget`: a dead G to reuse, refilling from the global list.
+fn gfget(pp: &'static P) -> Option<&'static G> {
+    let mut local = pp.gfree.lock();
+    if local.is_empty() {
+        let mut sched = SCHED.lock();
+        while local.len() < 32 {
+            let Some(g) = sched.gfree.pop_front() else { break };
+            local.push_front(g);
+        }
+    }
+    local.pop_front()
+}
+
+/// Go's `checkdead`: with every M stopped, no goroutine runnable, none in a
+/// blocking call, no timer pending and nothing an interrupt could wake, the
+/// program can never make progress. `SCHED` held.
+fn checkdead(sched: &Sched) {
+    let mcount = MCOUNT.load(Ordering::Acquire);
+    let idle = sched.midle.count_ones() + sched.nmidlelocked;
+    if idle < mcount || mcount < machine::ncpu() as u32 {
+        return;
+    }
+    if NGOROUTINE.load(Ordering::Acquire) <= 0
+        || NSYSCALL.load(Ordering::Acquire) > 0
+        || NEXTERNAL_WAITERS.load(Ordering::Acquire) > 0
+        || !sched.runq.is_empty()
+        || time::any_timers()
+    {
+        return;
+    }
+    let mut runnable = false;
+    super::g::for_each_g(|g| runnable |= matches!(g.status(), GStatus::Runnable | GStatus::Running));
+    if runnable {
+        return;
+    }
+    machine::throw(format_args!("all goroutines are asleep - deadlock!"));
+}

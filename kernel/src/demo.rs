@@ -1,15 +1,37 @@
 //! Serial-console demos, chosen with `demo=NAME`.
 //!
-//! Today there is one: `hello`, in which every CPU greets the console from its
-//! own idle loop. The goroutine demos (the two tasks, the preempted hog, the
-//! prime sieve) arrive with the scheduler and channels.
-use crate::arch::percpu;
+//! - `hello`: every CPU greets the console from its idle loop (no scheduler).
+//! - `tasks`: the seeds' first example: two goroutines print "Task 1 running
+//!   i" / "Task 2 running i" interleaved, a WaitGroup waits for both, then
+//!   "All tasks completed!".
+//! - `hog`: a `loop {}` goroutine is preempted while another keeps ticking.
+//! - `steal`: one goroutine spawns a burst of work on its own P; with
+//!   `GODEBUG=schedtrace=100` the trace shows idle Ps waking up and stealing
+//!   it (the demo turns the trace on itself if it is off).
+//!
+//! The prime sieve arrives with channels.
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use runtime::sched::{self, WaitGroup};
+
+use crate::arch::{self, percpu};
 use crate::println;
 
-/// Runs demo `name`; true means it completed.
+/// Runs a demo that needs no scheduler (before it starts); None otherwise.
+pub fn run_machine(name: &str) -> Option<bool> {
+    match name {
+        "hello" => Some(hello()),
+        _ => None,
+    }
+}
+
+/// Runs goroutine demo `name` in the main goroutine; true means it completed.
 pub fn run(name: &str) -> bool {
     match name {
-        "hello" => hello(),
+        "tasks" => tasks(),
+        "hog" => hog(),
+        "steal" => steal(),
         _ => unreachable!("demo names are validated by the parameter table"),
     }
 }
@@ -26,4 +48,70 @@ fn hello() -> bool {
     });
     println!("hello: {greeted} of {} CPUs said hello", percpu::count());
     greeted == percpu::count()
+}
+
+fn tasks() -> bool {
+    let wg = Arc::new(WaitGroup::new());
+    wg.add(2);
+    for task in 1..=2 {
+        let wg = wg.clone();
+        sched::go(move || {
+            for i in 0..5 {
+                println!("Task {task} running {i}");
+                sched::sleep(10_000_000);
+            }
+            wg.done();
+        });
+    }
+    wg.wait();
+    println!("All tasks completed!");
+    true
+}
+
+fn hog() -> bool {
+    let spins = Arc::new(AtomicU64::new(0));
+    let spins2 = spins.clone();
+    sched::go(move || loop {
+        spins2.fetch_add(1, Ordering::Relaxed);
+    });
+    let t0 = arch::nanotime();
+    for tick in 1..=10 {
+        sched::sleep(50_000_000);
+        println!(
+            "tick {tick} at {} ms: the hog has spun {} times and was preempted {} times",
+            (arch::nanotime() - t0) / 1_000_000,
+            spins.load(Ordering::Relaxed),
+            (0..sched::gomaxprocs_now())
+                .map(|id| sched::p::allp(id).map_or(0, |p| p.stats.preemptions.load(Ordering::Relaxed)))
+                .sum::<u64>()
+        );
+    }
+    println!("hog: the ticker kept ticking next to a goroutine that never yields");
+    true
+}
+
+fn steal() -> bool {
+    static TRACE: AtomicBool = AtomicBool::new(false);
+    if !TRACE.swap(true, Ordering::Relaxed) {
+        crate::sched_trace::start(100);
+    }
+    let wg = Arc::new(WaitGroup::new());
+    for burst in 0..3 {
+        println!("steal: burst {burst}: 2000 goroutines made on one P");
+        wg.add(2000);
+        for i in 0..2000u64 {
+            let wg = wg.clone();
+            sched::go(move || {
+                let until = arch::nanotime() + 100_000 + i % 7 * 10_000;
+                while arch::nanotime() < until {
+                    core::hint::spin_loop();
+                }
+                wg.done();
+            });
+        }
+        wg.wait();
+        sched::sleep(150_000_000);
+    }
+    println!("steal: done; the per-P 'stolen' counters show the other Ps took work");
+    true
 }

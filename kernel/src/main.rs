@@ -6,8 +6,11 @@
 //! 2. reads and validates the boot parameters (a bad one ends the run here);
 //! 3. brings up the machine on every CPU (`arch::init`) and prints
 //!    "smp: all CPUs online";
-//! 4. runs the selected self-test, benchmarks or demo, and exits QEMU with
-//!    its verdict — as a Go program exits when `main` returns.
+//! 4. runs a machine-layer self-test or the `hello` demo directly, if one is
+//!    selected; otherwise starts the scheduler (Ps, every CPU an M) and runs
+//!    the selected goroutine test, benchmarks or demo in the main goroutine,
+//!    exiting QEMU with its verdict when it returns — as a Go program exits
+//!    when `main` returns.
 #![no_std]
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -23,6 +26,7 @@ mod bench;
 mod demo;
 mod log;
 mod params;
+mod sched_trace;
 mod selftest;
 
 use bootloader_api::{config::Mapping, BootInfo, BootloaderConfig};
@@ -59,18 +63,40 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     };
     ::log::info!("GOMAXPROCS={gomaxprocs}, {} symbols for backtraces", machine.symbols);
 
-    let ok = match (params.word("test"), params.word("bench")) {
-        (Some(name), _) => {
-            let ok = selftest::run(name);
-            println!("selftest {name}: {}", if ok { "PASS" } else { "FAIL" });
-            ok
-        }
-        (None, Some(list)) => {
-            bench::run(list, params::benchtime(&params), params.uint("count").unwrap_or(1), gomaxprocs)
-        }
-        (None, None) => demo::run(params.word("demo").unwrap_or("hello")),
-    };
-    arch::exit(if ok { arch::ExitCode::Success } else { arch::ExitCode::Failure })
+    let (test, bench_list, demo) = (params.word("test"), params.word("bench"), params.word("demo").unwrap_or("hello"));
+    // Scenarios of the machine layer drive the idle CPUs directly: they run
+    // before the scheduler takes the CPUs over.
+    if let Some(ok) = match (test, bench_list) {
+        (Some(name), _) => selftest::run_machine(name),
+        (None, None) => demo::run_machine(demo),
+        _ => None,
+    } {
+        arch::exit(if ok { arch::ExitCode::Success } else { arch::ExitCode::Failure });
+    }
+
+    let slice_ns = params.uint("timeslice").unwrap_or(10_000) * 1000;
+    runtime::sched::init(gomaxprocs, slice_ns);
+    for cpu in 1..machine.cpus_online {
+        arch::smp::post_call(cpu, |_| runtime::sched::mstart(), 0);
+    }
+    let benchtime = params::benchtime(&params);
+    let count = params.uint("count").unwrap_or(1);
+    if let Some(ms) = params::schedtrace_ms(&params) {
+        sched_trace::start(ms);
+    }
+    // The main goroutine: when it returns, the kernel exits, as a Go program does.
+    runtime::sched::start_main(move || {
+        let ok = match (test, bench_list) {
+            (Some(name), _) => {
+                let ok = selftest::run(name);
+                println!("selftest {name}: {}", if ok { "PASS" } else { "FAIL" });
+                ok
+            }
+            (None, Some(list)) => bench::run(list, benchtime, count, gomaxprocs),
+            (None, None) => demo::run(demo),
+        };
+        arch::exit(if ok { arch::ExitCode::Success } else { arch::ExitCode::Failure })
+    })
 }
 
 #[panic_handler]

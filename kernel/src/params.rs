@@ -10,7 +10,7 @@ use runtime::cmdline::{self, Kind, Params, Spec};
 use crate::arch;
 
 /// Demos (`demo=`), run when no `test=` is given.
-pub const DEMOS: &[&str] = &["hello"];
+pub const DEMOS: &[&str] = &["hello", "tasks", "hog", "steal"];
 /// Scenario tests (`test=`), run by the QEMU integration tests.
 pub const TESTS: &[&str] = &[
     "boot",
@@ -26,6 +26,14 @@ pub const TESTS: &[&str] = &[
     "gstackoverflow",
     "freedstack",
     "hang",
+    "goroutines",
+    "sleep",
+    "hog",
+    "fpu",
+    "locks",
+    "deepstack",
+    "goverflow",
+    "deadlock",
 ];
 
 pub const SPECS: &[Spec] = &[
@@ -48,6 +56,12 @@ pub const SPECS: &[Spec] = &[
         help: "time or iterations per benchmark run, as Go's -benchtime: 1s, 200ms, 100x",
     },
     Spec { key: "count", kind: Kind::Uint { min: 1, max: 1000 }, help: "runs of each benchmark (default 1)" },
+    Spec {
+        key: "timeslice",
+        kind: Kind::Uint { min: 50, max: 1_000_000 },
+        help: "goroutine time slice in microseconds before preemption (default 10000 = 10 ms)",
+    },
+    Spec { key: "GODEBUG", kind: Kind::Text, help: "schedtrace=MS prints scheduler state every MS milliseconds" },
     Spec {
         key: "loglevel",
         kind: Kind::Choice(&["error", "warn", "info", "debug", "trace"]),
@@ -99,6 +113,16 @@ fn check_bench(params: &Params<'_>) {
             arch::exit(arch::ExitCode::Failure);
         }
     }
+    if let Some(g) = params.word("GODEBUG") {
+        for kv in g.split(',') {
+            match kv.split_once('=') {
+                Some(("schedtrace", v)) if v.parse::<u64>().is_ok_and(|ms| ms > 0) => {}
+                _ => reject(format_args!(
+                    "bad GODEBUG setting {kv:?}: supported is schedtrace=MS (a positive number of milliseconds)"
+                )),
+            }
+        }
+    }
     if let Some(t) = params.word("benchtime") {
         if runtime::bench::parse_benchtime(t).is_none() {
             reject(format_args!(
@@ -106,6 +130,11 @@ fn check_bench(params: &Params<'_>) {
             ));
         }
     }
+}
+
+/// `GODEBUG=schedtrace=MS`, if given.
+pub fn schedtrace_ms(params: &Params<'_>) -> Option<u64> {
+    params.word("GODEBUG")?.split(',').find_map(|kv| kv.strip_prefix("schedtrace=")?.parse().ok()).filter(|&ms| ms > 0)
 }
 
 /// The validated `benchtime=` (default 1s, as Go's).

@@ -291,6 +291,16 @@ pub fn for_each_g(mut f: impl FnMut(&'static G)) {
     }
 }
 
+/// Like [`for_each_g`], but gives up (visiting nothing) if the allg lock
+/// stays taken: for fatal-error dumps, whose CPU may hold it.
+pub fn try_for_each_g(mut f: impl FnMut(&'static G)) {
+    if let Some(all) = ALLG.try_lock_for(10_000_000) {
+        for g in all.iter() {
+            f(g);
+        }
+    }
+}
+
 /// How many Gs have ever been allocated (live or dead).
 pub fn allg_len() -> usize {
     ALLG.lock().len()

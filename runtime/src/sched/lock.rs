@@ -59,6 +59,22 @@ impl<T> Lock<T> {
         LockGuard { lock: self, irq }
     }
 
+    /// Like `lock`, but gives up after `spins` failed attempts (fatal-error
+    /// paths, which must not wait forever for a lock their own CPU may hold).
+    pub fn try_lock_for(&self, spins: u32) -> Option<LockGuard<'_, T>> {
+        let irq = machine::irq_disable();
+        proc::getm().acquire();
+        for _ in 0..spins {
+            if self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                return Some(LockGuard { lock: self, irq });
+            }
+            core::hint::spin_loop();
+        }
+        proc::getm().release();
+        machine::irq_restore(irq);
+        None
+    }
+
     /// Racy: true if somebody holds the lock (diagnostics).
     pub fn is_locked(&self) -> bool {
         self.locked.load(Ordering::Relaxed)

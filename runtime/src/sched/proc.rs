@@ -725,3 +725,42 @@ fn checkdead(sched: &Sched) {
     }
     machine::throw(format_args!("all goroutines are asleep - deadlock!"));
 }
+
+/// Takes the calling goroutine out of `num_goroutine` (Go's system
+/// goroutines: the schedtrace printer is one).
+pub fn mark_system_goroutine() {
+    NGOROUTINE.fetch_sub(1, Ordering::AcqRel);
+}
+
+/// Go's `schedtrace` line (`GODEBUG=schedtrace=MS`), plus a second line of
+/// per-P counters: goroutines run, stolen, preempted.
+pub fn write_schedtrace(out: &mut dyn core::fmt::Write, now_ms: u64) -> core::fmt::Result {
+    let procs = GOMAXPROCS.load(Ordering::Acquire);
+    let (midle, runq) = {
+        let sched = SCHED.lock();
+        (sched.midle.count_ones(), sched.runq.len())
+    };
+    write!(
+        out,
+        "SCHED {now_ms}ms: gomaxprocs={procs} idleprocs={} threads={} spinningthreads={} idlethreads={midle} runqueue={runq} [",
+        NPIDLE.load(Ordering::Acquire),
+        MCOUNT.load(Ordering::Acquire),
+        NMSPINNING.load(Ordering::Acquire),
+    )?;
+    for id in 0..procs {
+        write!(out, "{}{}", if id > 0 { " " } else { "" }, allp_get(id).runq_len())?;
+    }
+    writeln!(out, "]")?;
+    let list = |out: &mut dyn core::fmt::Write, name: &str, f: &dyn Fn(&P) -> u64| -> core::fmt::Result {
+        write!(out, " {name}=[")?;
+        for id in 0..procs {
+            write!(out, "{}{}", if id > 0 { " " } else { "" }, f(allp_get(id)))?;
+        }
+        write!(out, "]")
+    };
+    write!(out, "SCHED {now_ms}ms: per-P")?;
+    list(out, "run", &|p| p.stats.runs.load(Ordering::Relaxed))?;
+    list(out, "stolen", &|p| p.stats.steals.load(Ordering::Relaxed))?;
+    list(out, "preempted", &|p| p.stats.preemptions.load(Ordering::Relaxed))?;
+    writeln!(out)
+}

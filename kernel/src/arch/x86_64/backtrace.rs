@@ -56,6 +56,30 @@ pub fn write_symbol(out: &mut dyn Write, pc: u64) {
     }
 }
 
+/// Writes the demangled name of the function containing `pc`, or `?`.
+pub fn write_function(out: &mut dyn Write, pc: u64) {
+    match table().and_then(|t| t.lookup(pc)) {
+        Some(loc) => {
+            let _ = write!(out, "{:#}", rustc_demangle::demangle(loc.name));
+        }
+        None => {
+            let _ = out.write_str("?");
+        }
+    }
+}
+
+/// Writes `+0xoff`, `pc`'s offset in its function (`+?` if unknown).
+pub fn write_offset(out: &mut dyn Write, pc: u64) {
+    match table().and_then(|t| t.lookup(pc)) {
+        Some(loc) => {
+            let _ = write!(out, "+{:#x}", loc.offset);
+        }
+        None => {
+            let _ = out.write_str("+?");
+        }
+    }
+}
+
 /// True if `pc` lies inside a known kernel function.
 pub fn is_known(pc: u64) -> bool {
     table().and_then(|t| t.lookup(pc)).is_some()

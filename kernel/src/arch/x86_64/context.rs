@@ -70,6 +70,8 @@ core::arch::global_asm!(
     "pop rbp",
     "ret",
     "",
+    ".global context_start",
+    ".type context_start, @function",
     "context_start:",
     "xor ebp, ebp",
     "mov rdi, r13",

@@ -11,7 +11,8 @@
 //! backtrace:
 //!   ...
 //! ```
-//! followed by a failure exit through `isa-debug-exit`.
+//! then, once goroutines exist, the goroutine dump in Go's format
+//! ([`super::traceback`]), and a failure exit through `isa-debug-exit`.
 //!
 //! ## The fatal path ([`fatal_trap`], [`fatal`])
 //! 1. A CPU already reporting (its `in_fatal` flag) that faults again exits at
@@ -99,13 +100,23 @@ pub fn exception(frame: &mut TrapFrame) {
             }
         }
         match super::stack::place(addr) {
-            super::stack::Place::Guard(slot) => fatal_trap(
-                frame,
-                format_args!(
-                    "stack overflow (goroutine stack slot {slot} exceeded its {} KiB reservation at {addr:#x})",
-                    super::stack::reservation() / 1024
-                ),
-            ),
+            super::stack::Place::Guard(slot) => {
+                let kib = super::stack::reservation() / 1024;
+                match super::traceback::goroutine_of_slot(slot) {
+                    Some(goid) => fatal_trap(
+                        frame,
+                        format_args!(
+                            "stack overflow (goroutine {goid}: stack slot {slot} exceeded its {kib} KiB reservation at {addr:#x})"
+                        ),
+                    ),
+                    None => fatal_trap(
+                        frame,
+                        format_args!(
+                            "stack overflow (goroutine stack slot {slot} exceeded its {kib} KiB reservation at {addr:#x})"
+                        ),
+                    ),
+                }
+            }
             super::stack::Place::Dead(slot) => {
                 fatal_trap(frame, format_args!("use of freed goroutine stack (slot {slot}) at {addr:#x}"))
             }
@@ -145,6 +156,7 @@ pub fn fatal_trap(frame: &TrapFrame, what: fmt::Arguments<'_>) -> ! {
         let _ = writeln!(out);
     }
     backtrace::print(out, Some(frame.rip), frame.rbp);
+    super::traceback::dump(out, frame.rbp);
     qemu::exit(qemu::ExitCode::Failure);
 }
 
@@ -166,6 +178,7 @@ fn report(header: fmt::Arguments<'_>, pc: Option<u64>, rbp: u64) -> ! {
     let _ = writeln!(out, "{header}");
     let _ = writeln!(out, "[cpu {}]", percpu::cpu_id());
     backtrace::print(out, pc, rbp);
+    super::traceback::dump(out, rbp);
     qemu::exit(qemu::ExitCode::Failure);
 }
 

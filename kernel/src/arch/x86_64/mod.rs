@@ -15,8 +15,8 @@
 //! 7. interrupt handlers, interrupts on;
 //! 8. the application processors (`smp`).
 //!
-//! The portable runtime reaches the machine only through the functions
-//! re-exported here (and, from issue 4 on, through one interface trait).
+//! The portable runtime reaches the machine only through the scheduler's
+//! machine interface, which `machine.rs` implements.
 pub mod acpi;
 pub mod apic;
 pub mod backtrace;
@@ -26,6 +26,7 @@ pub mod fault;
 pub mod gdt;
 pub mod heap;
 pub mod ioapic;
+pub mod machine;
 pub mod memory;
 pub mod percpu;
 pub mod qemu;
@@ -36,6 +37,7 @@ pub mod stack;
 pub mod sync;
 pub mod time;
 pub mod tlb;
+pub mod traceback;
 pub mod trap;
 
 use core::sync::atomic::Ordering;
@@ -102,9 +104,7 @@ pub fn init(boot_info: &'static BootInfo, stack_reservation: u64) -> Machine {
     }
     ioapic::init(&platform.ioapics, &platform.overrides);
 
-    trap::set_handler(apic::TIMER_VECTOR, |_| {
-        percpu::this().timer_ticks.fetch_add(1, Ordering::Relaxed);
-    });
+    trap::set_handler(apic::TIMER_VECTOR, machine::on_timer_interrupt);
     trap::set_handler(apic::WAKE_VECTOR, |_| {});
     trap::set_handler(apic::CALL_VECTOR, |_| {});
     trap::set_handler(apic::PING_VECTOR, |_| {
@@ -118,6 +118,7 @@ pub fn init(boot_info: &'static BootInfo, stack_reservation: u64) -> Machine {
     });
     tlb::init();
     trap::set_handler(apic::ERROR_VECTOR, |_| log::error!("apic: error interrupt"));
+    traceback::init_console_interrupt();
     percpu::this().online.store(true, Ordering::Release);
     x86_64::instructions::interrupts::enable();
 
@@ -131,6 +132,7 @@ pub fn init(boot_info: &'static BootInfo, stack_reservation: u64) -> Machine {
 /// Per-CPU control-register features every CPU turns on.
 pub fn enable_cpu_features() {
     memory::enable_nx();
+    machine::enable_fpu();
 }
 
 /// Halts this CPU until the next interrupt (interrupts enabled).

@@ -19,12 +19,13 @@
 //! 3. A fault in a guard page is a stack overflow: the fault handler reports
 //!    `fatal error: stack overflow`, naming the slot (the scheduler maps slots
 //!    to goroutine ids).
-//! 4. [`free`]: unmap every page but the top one, return their frames after a
-//!    TLB shootdown (the goroutine may have run on other CPUs), and keep the
-//!    slot with its top page for the next goroutine. `grow` records each
-//!    slot's lowest mapped page, so `free` visits only the pages the
-//!    goroutine actually grew into: a goroutine that never grew costs no
+//! 4. [`trim`] (goroutine exit): unmap every page but the top one and return
+//!    their frames after a TLB shootdown (the goroutine may have run on other
+//!    CPUs); the dead G keeps its slot and top page for its next life. `grow`
+//!    records each slot's lowest mapped page, so `trim` visits only the pages
+//!    the goroutine actually grew into: a goroutine that never grew costs no
 //!    page-table work and no shootdown (goroutine exit is a hot path).
+//!    [`free`] also gives the slot back (the machine self-tests use it).
 //!
 //! Because stacks never move, pointers into them stay valid for the
 //! goroutine's whole life: Rust references to stack data are sound across
@@ -43,6 +44,9 @@
 //!   `ARENA` itself (a fault inside `alloc` would deadlock in `grow`): like
 //!   Go's `newproc` and `stackfree`, `alloc` and `free` run on the system
 //!   stack.
+//! - No heap allocation under `ARENA`: a goroutine holding the heap lock may
+//!   fault into `grow`, which takes `ARENA`; the vectors are enlarged outside
+//!   the lock (`reserve_metadata`).
 //! - A slot is live from `alloc` to `free`; `grow` maps pages only in live
 //!   slots, so a stray access to a freed slot is still a fatal fault.
 extern crate alloc;
@@ -99,8 +103,9 @@ pub fn reservation() -> u64 {
     ARENA.lock().as_ref().map_or(0, |a| a.reservation)
 }
 
-/// A stack for a new goroutine, with its top page mapped.
+/// A stack for a new goroutine, with its top page mapped. System stack only.
 pub fn alloc() -> GStack {
+    reserve_metadata();
     let stack = {
         let mut arena = ARENA.lock();
         let a = arena.as_mut().expect("stack arena not initialized");
@@ -108,6 +113,7 @@ pub fn alloc() -> GStack {
             Some(s) => s,
             None => {
                 assert!(a.next < a.slots, "out of goroutine stack address space");
+                debug_assert!(a.live.len() < a.live.capacity(), "reserve_metadata left no room");
                 a.next += 1;
                 a.live.push(false);
                 a.lowest.push(a.base + a.next as u64 * a.reservation - PAGE_SIZE);
@@ -125,16 +131,51 @@ pub fn alloc() -> GStack {
     stack
 }
 
-/// Returns `stack`'s pages above the first to the frame allocator and its
-/// slot to the free list. Interrupts must be enabled (TLB shootdown).
-pub fn free(stack: GStack) {
+/// Makes room in the arena's vectors *outside* the arena lock, so `alloc` and
+/// `free` never call the heap allocator while holding it. (A goroutine that
+/// holds the heap lock can fault to grow its stack, and `grow` takes the arena
+/// lock: allocating under the arena lock would be the reverse order.)
+fn reserve_metadata() {
+    loop {
+        let want = {
+            let arena = ARENA.lock();
+            let a = arena.as_ref().expect("stack arena not initialized");
+            if !a.free.is_empty() || a.live.len() < a.live.capacity() {
+                return;
+            }
+            (a.live.capacity() * 2).max(64)
+        };
+        let (mut live, mut lowest, mut free) =
+            (Vec::with_capacity(want), Vec::with_capacity(want), Vec::with_capacity(want));
+        let mut arena = ARENA.lock();
+        let a = arena.as_mut().expect("stack arena not initialized");
+        if a.live.capacity() < want {
+            live.extend_from_slice(&a.live);
+            lowest.extend_from_slice(&a.lowest);
+            free.extend_from_slice(&a.free);
+            core::mem::swap(&mut a.live, &mut live);
+            core::mem::swap(&mut a.lowest, &mut lowest);
+            core::mem::swap(&mut a.free, &mut free);
+        }
+        drop(arena); // the old vectors are freed after the lock is released
+    }
+}
+
+/// Returns the pages `stack` grew into (all but its top page) to the frame
+/// allocator, after a TLB shootdown (the goroutine may have run on other
+/// CPUs). The slot stays live: a dead goroutine keeps its stack for reuse.
+/// System stack only, interrupts enabled.
+pub fn trim(stack: GStack) {
     let top_page = stack.top - PAGE_SIZE;
     let lowest = {
         let mut arena = ARENA.lock();
         let a = arena.as_mut().expect("stack arena not initialized");
-        assert!(a.live[stack.slot], "free of a goroutine stack that is not live");
+        assert!(a.live[stack.slot], "trim of a goroutine stack that is not live");
         core::mem::replace(&mut a.lowest[stack.slot], top_page)
     };
+    if lowest >= top_page {
+        return;
+    }
     let mut frames = Vec::new();
     let mut page = lowest;
     while page < top_page {
@@ -150,6 +191,12 @@ pub fn free(stack: GStack) {
             memory::free_frame(f);
         }
     }
+}
+
+/// Trims `stack` and returns its slot to the free list (its top page stays
+/// mapped for the next user). Interrupts must be enabled (TLB shootdown).
+pub fn free(stack: GStack) {
+    trim(stack);
     let mut arena = ARENA.lock();
     let a = arena.as_mut().expect("stack arena not initialized");
     a.live[stack.slot] = false;

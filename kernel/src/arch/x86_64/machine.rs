@@ -1,0 +1,162 @@
+//! The kernel's side of the scheduler's machine interface
+//! (`runtime::sched::machine`): each `machine_*` symbol the portable
+//! scheduler links against is defined here, in x86_64 terms.
+//!
+//! | service | how |
+//! |---------|-----|
+//! | `cpu`, `ncpu` | the dense CPU index at `gs:8`; CPUs online |
+//! | `nanotime` | the TSC, calibrated at boot |
+//! | `stack_alloc`, `stack_trim` | goroutine stacks in their arena (`stack.rs`) |
+//! | `context_new`, `switch`, `switch_final` | `context.rs`'s callee-saved switch |
+//! | `irq_disable`, `irq_restore` | `cli`, and `sti` if IF was set |
+//! | `wake` | the WAKE IPI; `halt` is `sti; hlt; cli` |
+//! | `arm_timer` | the local APIC one-shot (or TSC-deadline) timer |
+//! | `throw` | `fatal error:` with the goroutine dump, failure exit |
+//!
+//! ## Preemption and the FPU
+//! The timer interrupt arrives on whatever stack the CPU is on. Its handler
+//! ([`on_timer_interrupt`]) asks the scheduler whether to preempt the running
+//! goroutine; if so it saves the FPU/SSE state with FXSAVE into a 512-byte
+//! area on that goroutine's stack, below the interrupt frame (which already
+//! holds every integer register), and calls `preempt_park`, which switches
+//! away. When the goroutine is resumed, on any CPU, FXRSTOR and `iretq`
+//! restore it exactly. A voluntary switch saves no FPU state: kernel code is
+//! soft-float and never touches the SSE registers, and goroutine code that
+//! uses them does so between calls (the ABI makes every XMM register
+//! caller-saved; MXCSR and the x87 control word are callee-saved, and no
+//! goroutine here changes them).
+use core::fmt;
+use core::sync::atomic::Ordering;
+
+use runtime::sched::machine::{Context as RtContext, Entry, Stack};
+use x86_64::instructions::interrupts;
+use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
+
+use super::context::{self, Context};
+use super::trap::TrapFrame;
+use super::{apic, backtrace, fault, percpu, stack, time};
+
+/// Turns on SSE for goroutine code (CR0.MP, no EM/TS; CR4.OSFXSR|OSXMMEXCPT):
+/// the kernel is soft-float, but goroutines may use SSE and FXSAVE must work.
+pub fn enable_fpu() {
+    // SAFETY: enabling SSE and FXSAVE support changes no memory mapping; the
+    // flags are the architectural way to allow SSE instructions.
+    unsafe {
+        Cr0::update(|f| {
+            f.remove(Cr0Flags::EMULATE_COPROCESSOR | Cr0Flags::TASK_SWITCHED);
+            f.insert(Cr0Flags::MONITOR_COPROCESSOR);
+        });
+        Cr4::update(|f| f.insert(Cr4Flags::OSFXSR | Cr4Flags::OSXMMEXCPT_ENABLE));
+    }
+}
+
+/// FXSAVE's save area.
+#[repr(C, align(16))]
+struct FxArea([u8; 512]);
+
+/// The timer interrupt: counts, and preempts when the scheduler says so.
+pub fn on_timer_interrupt(frame: &mut TrapFrame) {
+    percpu::this().timer_ticks.fetch_add(1, Ordering::Relaxed);
+    if !runtime::sched::preempt::on_timer() {
+        return;
+    }
+    let mut fx = FxArea([0; 512]);
+    // SAFETY: SSE/FXSAVE are enabled on every CPU (enable_fpu); the area is
+    // 16-byte aligned and 512 bytes.
+    unsafe { core::arch::asm!("fxsave64 [{}]", in(reg) fx.0.as_mut_ptr(), options(nostack)) };
+    runtime::sched::preempt::preempt_park(frame as *mut TrapFrame as usize);
+    // SAFETY: restores exactly what was saved above, on the same goroutine.
+    unsafe { core::arch::asm!("fxrstor64 [{}]", in(reg) fx.0.as_ptr(), options(nostack)) };
+}
+
+fn gstack(s: &Stack) -> stack::GStack {
+    stack::GStack { slot: s.id, guard: s.lo as u64 - 4096, top: s.hi as u64 }
+}
+
+#[unsafe(no_mangle)]
+fn machine_cpu() -> usize {
+    percpu::cpu_id()
+}
+
+#[unsafe(no_mangle)]
+fn machine_ncpu() -> usize {
+    percpu::online_count()
+}
+
+#[unsafe(no_mangle)]
+fn machine_nanotime() -> u64 {
+    time::nanotime()
+}
+
+#[unsafe(no_mangle)]
+fn machine_stack_alloc() -> Stack {
+    let s = stack::alloc();
+    Stack { id: s.slot, lo: (s.guard + 4096) as usize, hi: s.top as usize }
+}
+
+#[unsafe(no_mangle)]
+fn machine_stack_trim(s: &Stack) {
+    stack::trim(gstack(s));
+}
+
+#[unsafe(no_mangle)]
+fn machine_context_new(s: &Stack, entry: Entry, arg: usize) -> RtContext {
+    // SAFETY: the stack's top page is mapped (alloc and trim keep it) and the
+    // G that owns the stack is not running.
+    let ctx = unsafe { Context::new(s.hi as u64, entry, arg) };
+    RtContext { sp: ctx.rsp as usize }
+}
+
+#[unsafe(no_mangle)]
+fn machine_switch(from: *mut RtContext, to: *const RtContext) {
+    // SAFETY: both are `#[repr(C)]` single words (the stack pointer); the
+    // scheduler guarantees `to` is suspended and `from` outlives the switch.
+    unsafe { context::switch(&mut *(from as *mut Context), &*(to as *const Context)) }
+}
+
+#[unsafe(no_mangle)]
+fn machine_switch_final(to: *const RtContext) -> ! {
+    let mut dead = Context::default();
+    // SAFETY: as above; the dying context's save slot is a local nobody resumes.
+    unsafe { context::switch(&mut dead, &*(to as *const Context)) };
+    unreachable!("a finished goroutine was resumed")
+}
+
+#[unsafe(no_mangle)]
+fn machine_irq_disable() -> bool {
+    let enabled = interrupts::are_enabled();
+    interrupts::disable();
+    enabled
+}
+
+#[unsafe(no_mangle)]
+fn machine_irq_restore(enabled: bool) {
+    if enabled {
+        interrupts::enable();
+    }
+}
+
+#[unsafe(no_mangle)]
+fn machine_wake(cpu: usize) {
+    apic::send_ipi(percpu::get(cpu).apic_id.load(Ordering::Relaxed), apic::WAKE_VECTOR);
+}
+
+#[unsafe(no_mangle)]
+fn machine_halt() {
+    interrupts::enable_and_hlt();
+    interrupts::disable();
+}
+
+#[unsafe(no_mangle)]
+fn machine_arm_timer(deadline: u64) {
+    if deadline == 0 {
+        apic::disarm_timer();
+    } else {
+        apic::arm_timer(deadline);
+    }
+}
+
+#[unsafe(no_mangle)]
+fn machine_throw(what: fmt::Arguments<'_>) -> ! {
+    fault::fatal(what, backtrace::current_rbp())
+}

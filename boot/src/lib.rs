@@ -16,7 +16,7 @@
 //!    `(v << 1) | 1`, so 33 is [`Verdict::Pass`] and 35 is [`Verdict::Fail`].
 //!    Any other status means the kernel never reached its exit path (a triple
 //!    fault, a QEMU error), and a timeout is its own verdict.
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -61,6 +61,9 @@ pub struct Config {
     pub timeout: Duration,
     /// Extra QEMU arguments, appended last.
     pub extra_args: Vec<String>,
+    /// Console input: when a line containing `.0` appears, type `.1` on the
+    /// serial console (each at most once, in order). Tests use it for Ctrl+\.
+    pub input: Vec<(String, Vec<u8>)>,
 }
 
 impl Default for Config {
@@ -74,6 +77,7 @@ impl Default for Config {
             cmdline: String::new(),
             timeout: Duration::from_secs(60),
             extra_args: Vec::new(),
+            input: Vec::new(),
         }
     }
 }
@@ -181,10 +185,18 @@ pub fn run(config: &Config, mut on_line: impl FnMut(&str)) -> Result<Outcome, St
         Firmware::Uefi => UEFI_IMAGE,
     };
     let mut cmd = qemu_command(config, Path::new(image));
-    cmd.stdin(if config.gdb { Stdio::inherit() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let stdin = match (config.gdb, config.input.is_empty()) {
+        (true, _) => Stdio::inherit(),
+        (false, true) => Stdio::null(),
+        (false, false) => Stdio::piped(),
+    };
+    cmd.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped());
     let start = Instant::now();
     let mut child = cmd.spawn().map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
 
+    let mut console_in = child.stdin.take();
+    let mut pending_input = config.input.iter();
+    let mut next_input = pending_input.next();
     let (tx, rx) = mpsc::channel::<String>();
     let stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || read_lines(stdout, tx));
@@ -205,6 +217,12 @@ pub fn run(config: &Config, mut on_line: impl FnMut(&str)) -> Result<Outcome, St
         match rx.recv_timeout(wait) {
             Ok(line) => {
                 on_line(&line);
+                if let (Some((trigger, bytes)), Some(input)) = (next_input, console_in.as_mut()) {
+                    if line.contains(trigger.as_str()) {
+                        let _ = input.write_all(bytes).and_then(|_| input.flush());
+                        next_input = pending_input.next();
+                    }
+                }
                 stamped.push((start.elapsed(), line));
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,

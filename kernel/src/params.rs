@@ -34,6 +34,7 @@ pub const TESTS: &[&str] = &[
     "deepstack",
     "goverflow",
     "deadlock",
+    "ctrlquit",
 ];
 
 pub const SPECS: &[Spec] = &[

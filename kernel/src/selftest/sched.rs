@@ -12,6 +12,7 @@
 //! | `deepstack` | recursion grows a goroutine stack past 1 MiB; its pages come back when it exits |
 //! | `goverflow` | recursion past the reservation: `fatal error: stack overflow` naming the goroutine |
 //! | `deadlock` | every goroutine blocked: Go's deadlock error and a goroutine dump |
+//! | `ctrlquit` | Ctrl+\ on the console prints the goroutine dump; the program goes on |
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -31,6 +32,7 @@ pub fn run(name: &str) -> bool {
         "deepstack" => deepstack(),
         "goverflow" => goverflow(),
         "deadlock" => deadlock(),
+        "ctrlquit" => ctrlquit(),
         _ => unreachable!("test names are validated by the parameter table"),
     }
 }
@@ -403,4 +405,21 @@ fn deadlock() -> bool {
     println!("deadlock: main waits for a goroutine that waits forever");
     wg.wait();
     false
+}
+
+fn ctrlquit() -> bool {
+    let gate = Arc::new(WaitGroup::new());
+    gate.add(1);
+    let gate2 = gate.clone();
+    sched::go(move || gate2.wait());
+    sched::go(|| sched::sleep(3_600_000_000_000));
+    sched::gosched();
+    println!("ctrlquit: ready for Ctrl+\\");
+    // Waits for the console interrupt; the runner's timeout fails the test if it never comes.
+    while crate::arch::traceback::console_dumps() == 0 {
+        sched::sleep(5_000_000);
+    }
+    gate.done();
+    println!("ctrlquit: dump printed, still running");
+    true
 }

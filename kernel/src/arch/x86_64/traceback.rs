@@ -28,7 +28,7 @@
 //! goroutine (the Ctrl+\ dump does not stop the world) can only make a trace
 //! stop early, never fault.
 use core::fmt::Write;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use runtime::sched::{self, GStatus};
 
@@ -39,6 +39,12 @@ use super::{backtrace, ioapic, memory, serial, trap};
 pub const CONSOLE_VECTOR: u8 = 0x24;
 /// Ctrl+\ (ASCII FS), the terminal's SIGQUIT key.
 const CTRL_BACKSLASH: u8 = 0x1c;
+static CONSOLE_DUMPS: AtomicU64 = AtomicU64::new(0);
+
+/// Dumps printed because of Ctrl+\ since boot.
+pub fn console_dumps() -> u64 {
+    CONSOLE_DUMPS.load(Ordering::Acquire)
+}
 
 /// Writes the dump of every live goroutine. `here_rbp` starts the trace of
 /// the goroutine running on this CPU (if any).
@@ -117,6 +123,7 @@ pub fn init_console_interrupt() {
             let _ = writeln!(out, "SIGQUIT: goroutine dump (Ctrl+\\)");
             dump(out, backtrace::current_rbp());
             let _ = writeln!(out, "end of goroutine dump");
+            CONSOLE_DUMPS.fetch_add(1, Ordering::Release);
         }
     });
     let (gsi, active_low, level) = ioapic::isa_to_gsi(4);

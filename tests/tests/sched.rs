@@ -1,0 +1,154 @@
+//! The scheduler (issue 4), booted in QEMU: goroutines on every core, work
+//! stealing, sleeping, preemption of `loop {}` hogs, FPU/SSE state across
+//! preemption, runtime locks under a 100 µs slice, stack growth and overflow,
+//! deadlock detection and the goroutine dump (also on Ctrl+\).
+use tests::*;
+
+/// The number after `key` in `line` (`"... longest wait 123 us"` → 123).
+fn number_after(line: &str, key: &str) -> u64 {
+    let rest = &line[line.find(key).unwrap_or_else(|| panic!("{key:?} not in {line:?}")) + key.len()..];
+    rest.trim_start().split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn hundred_thousand_goroutines_on_4_cpus() {
+    let out = boot(4, Firmware::Bios, "test=goroutines");
+    expect_verdict(&out, Verdict::Pass);
+    expect_line(&out, "goroutines: 100000 of 100000 completed");
+    expect_line(&out, "every P ran some: true");
+    expect_line(&out, "goroutines: results match");
+    let line = find_line(&out, "steals, every P").unwrap();
+    assert!(number_after(line, "ms, ") > 0, "no steals: {line}");
+}
+
+#[test]
+fn hundred_thousand_goroutines_on_one_p() {
+    let out = boot(2, Firmware::Bios, "test=goroutines GOMAXPROCS=1");
+    expect_verdict(&out, Verdict::Pass);
+    expect_line(&out, "goroutines: P0 ran ");
+    assert!(find_line(&out, "goroutines: P1").is_none(), "GOMAXPROCS=1 has one P");
+}
+
+#[test]
+fn ten_thousand_sleepers_wake_none_early() {
+    let out = boot(4, Firmware::Bios, "test=sleep");
+    expect_verdict(&out, Verdict::Pass);
+    expect_line(&out, "sleep: 10000 of 10000 sleepers woke, 0 early");
+}
+
+/// With a 10 ms slice, a goroutine next to `loop {}` hogs waits about one
+/// slice; 200 ms leaves room for TCG's late timer interrupts on a busy host.
+fn hog_test(cpus: u32) {
+    let out = boot(cpus, Firmware::Bios, "test=hog");
+    expect_verdict(&out, Verdict::Pass);
+    let line = find_line(&out, "hog: ").unwrap();
+    assert!(line.contains(&format!("{cpus} hog(s) on {cpus} P(s)")), "{line}");
+    let wait_us = number_after(line, "longest wait ");
+    assert!(wait_us < 200_000, "main waited {wait_us} us for the CPU: {line}");
+}
+
+#[test]
+fn a_hog_on_one_cpu_is_preempted() {
+    hog_test(1);
+}
+
+#[test]
+fn a_hog_on_every_p_is_preempted() {
+    hog_test(4);
+}
+
+#[test]
+fn fpu_and_sse_state_survive_preemption() {
+    let out = boot(4, Firmware::Bios, "test=fpu timeslice=100");
+    expect_verdict(&out, Verdict::Pass);
+    let line = find_line(&out, "fpu: 1000 goroutines").unwrap();
+    assert!(line.ends_with(" 0 results differ from the sequential run"), "{line}");
+    assert!(number_after(line, "goroutines, ") > 0, "nothing was preempted: {line}");
+}
+
+#[test]
+fn runtime_locks_under_a_100us_slice_never_deadlock() {
+    let out = boot(2, Firmware::Bios, "test=locks GOMAXPROCS=1 timeslice=100");
+    expect_verdict(&out, Verdict::Pass);
+    expect_line(&out, "no deadlock");
+}
+
+#[test]
+fn a_goroutine_stack_grows_past_1_mib_and_gives_its_pages_back() {
+    let out = boot(2, Firmware::Bios, "test=deepstack");
+    expect_verdict(&out, Verdict::Pass);
+    let line = find_line(&out, "deepstack: grew to ").unwrap();
+    assert!(number_after(line, "grew to ") >= 1024, "{line}");
+}
+
+#[test]
+fn goroutine_stack_overflow_names_the_goroutine() {
+    let out = boot(2, Firmware::Bios, "test=goverflow stackreserve=256k");
+    expect_verdict(&out, Verdict::Fail);
+    expect_line(&out, "goverflow: goroutine 2 recurses without bound");
+    expect_line(&out, "fatal error: stack overflow (goroutine 2: stack slot");
+    expect_line(&out, "exceeded its 256 KiB reservation");
+    expect_line(&out, "goroutine 1 [sync.WaitGroup.Wait]:");
+    expect_line(&out, "kernel::selftest::sched::recurse(...)");
+}
+
+#[test]
+fn deadlock_is_reported_with_a_goroutine_dump() {
+    let out = boot(2, Firmware::Bios, "test=deadlock");
+    expect_verdict(&out, Verdict::Fail);
+    expect_line(&out, "fatal error: all goroutines are asleep - deadlock!");
+    expect_line(&out, "goroutine 1 [sync.WaitGroup.Wait]:");
+    expect_line(&out, "goroutine 2 [sync.WaitGroup.Wait]:");
+    expect_line(&out, "kernel::selftest::sched::deadlock");
+    expect_line(&out, "created by goroutine 1");
+}
+
+#[test]
+fn ctrl_backslash_prints_a_goroutine_dump() {
+    let mut config = config(2, Firmware::Bios, "test=ctrlquit");
+    config.input.push(("ctrlquit: ready".into(), vec![0x1c]));
+    let out = boot_with(&config);
+    expect_verdict(&out, Verdict::Pass);
+    expect_line(&out, "SIGQUIT: goroutine dump (Ctrl+\\)");
+    expect_line(&out, "goroutine 1 [sleep]:");
+    expect_line(&out, "goroutine 2 [sync.WaitGroup.Wait]:");
+    expect_line(&out, "goroutine 3 [sleep]:");
+    expect_line(&out, "ctrlquit: dump printed, still running");
+}
+
+#[test]
+fn bad_scheduler_parameters_are_refused() {
+    let out = boot(1, Firmware::Bios, "timeslice=10");
+    expect_verdict(&out, Verdict::Fail);
+    expect_line(&out, "bad value \"10\" for boot parameter timeslice");
+    let out = boot(1, Firmware::Bios, "GODEBUG=gctrace=1");
+    expect_verdict(&out, Verdict::Fail);
+    expect_line(&out, "bad GODEBUG setting \"gctrace=1\"");
+}
+
+#[test]
+fn demo_tasks_interleave_and_complete() {
+    let out = boot(2, Firmware::Bios, "demo=tasks");
+    expect_verdict(&out, Verdict::Pass);
+    let lines: Vec<&str> = out.output.lines().filter(|l| l.starts_with("Task ")).collect();
+    assert_eq!(lines.len(), 10, "{}", out.output);
+    assert!(lines[..2].contains(&"Task 1 running 0") && lines[..2].contains(&"Task 2 running 0"), "{lines:?}");
+    let last_task = out.output.lines().position(|l| l.starts_with("Task ")).unwrap();
+    let done = out.output.lines().position(|l| l == "All tasks completed!").expect("no completion line");
+    assert!(done > last_task);
+}
+
+#[test]
+fn demo_hog_keeps_ticking_and_steal_shows_schedtrace() {
+    let out = boot(1, Firmware::Bios, "demo=hog");
+    expect_verdict(&out, Verdict::Pass);
+    expect_line(&out, "tick 10 at ");
+    let out = boot(4, Firmware::Bios, "demo=steal");
+    expect_verdict(&out, Verdict::Pass);
+    expect_line(&out, "SCHED ");
+    expect_line(&out, "gomaxprocs=4 idleprocs=");
+    let last = out.output.lines().filter(|l| l.contains("per-P run=")).last().expect("no per-P line");
+    let stolen = &last[last.find("stolen=[").unwrap() + 8..];
+    let stolen: u64 = stolen[..stolen.find(']').unwrap()].split(' ').map(|n| n.parse::<u64>().unwrap()).sum();
+    assert!(stolen > 0, "{last}");
+}

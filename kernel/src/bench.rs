@@ -9,9 +9,11 @@
 //! A mirror must do what Go's benchmark body does, in this runtime's terms; the
 //! doc line of each says which Go function it mirrors and where it differs.
 //! The scheduler and channel issues add theirs to [`BENCHMARKS`].
-use core::sync::atomic::{AtomicI64, Ordering};
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use runtime::bench::{self, Benchtime};
+use runtime::sched::{self, WaitGroup};
 
 use crate::{arch, println};
 
@@ -24,7 +26,13 @@ pub struct Benchmark {
     run_n: fn(u64) -> u64,
 }
 
-pub const BENCHMARKS: &[Benchmark] = &[Benchmark { name: "NowUnixNano", go_package: "time", run_n: now_unix_nano }];
+pub const BENCHMARKS: &[Benchmark] = &[
+    Benchmark { name: "NowUnixNano", go_package: "time", run_n: now_unix_nano },
+    Benchmark { name: "CreateGoroutines", go_package: "runtime", run_n: create_goroutines },
+    Benchmark { name: "CreateGoroutinesParallel", go_package: "runtime", run_n: create_goroutines_parallel },
+    Benchmark { name: "StackGrowth", go_package: "runtime", run_n: stack_growth },
+    Benchmark { name: "Gosched", go_package: "gort", run_n: gosched_round_trip },
+];
 
 /// The benchmarks a `bench=` value selects, or the first unknown name.
 pub fn select(list: &str) -> Result<impl Iterator<Item = &'static Benchmark> + '_, &str> {
@@ -71,5 +79,90 @@ fn now_unix_nano(n: u64) -> u64 {
     for _ in 0..n {
         U.store(arch::walltime(), Ordering::Relaxed);
     }
+    arch::nanotime() - start
+}
+
+/// Mirrors `runtime.BenchmarkCreateGoroutines` (proc_test.go): a chain of
+/// `n` goroutines, each starting the next and exiting. Go signals the end
+/// on a channel; we use a WaitGroup until channels exist.
+fn create_goroutines(n: u64) -> u64 {
+    create_chains(n, 1)
+}
+
+/// Mirrors `runtime.BenchmarkCreateGoroutinesParallel`: GOMAXPROCS chains
+/// of `n / GOMAXPROCS` goroutines.
+fn create_goroutines_parallel(n: u64) -> u64 {
+    create_chains(n, sched::gomaxprocs_now() as u64)
+}
+
+fn create_chains(n: u64, procs: u64) -> u64 {
+    fn link(left: u64, done: Arc<WaitGroup>) {
+        if left == 0 {
+            done.done();
+            return;
+        }
+        sched::go(move || link(left - 1, done));
+    }
+    let done = Arc::new(WaitGroup::new());
+    done.add(procs as i64);
+    let start = arch::nanotime();
+    for _ in 0..procs {
+        let done = done.clone();
+        sched::go(move || link(n / procs, done));
+    }
+    done.wait();
+    arch::nanotime() - start
+}
+
+/// Go's `stackGrowthRecursive`: 1 KiB of frame per level.
+#[inline(never)]
+fn stack_growth_recursive(i: u64) {
+    let pad = core::hint::black_box([0u64; 128]);
+    if i != 0 && pad[0] == 0 {
+        stack_growth_recursive(i - 1);
+    }
+}
+
+/// Mirrors `runtime.BenchmarkStackGrowth`: `b.RunParallel` over GOMAXPROCS
+/// goroutines, each iteration a 1024-deep recursion. Our stacks grow by
+/// page faults in place (Go copies them), once per goroutine.
+fn stack_growth(n: u64) -> u64 {
+    let procs = sched::gomaxprocs_now();
+    let left = Arc::new(AtomicI64::new(n as i64));
+    let done = Arc::new(WaitGroup::new());
+    done.add(procs as i64);
+    let start = arch::nanotime();
+    for _ in 0..procs {
+        let (left, done) = (left.clone(), done.clone());
+        sched::go(move || {
+            while left.fetch_sub(1, Ordering::Relaxed) > 0 {
+                stack_growth_recursive(1024);
+            }
+            done.done();
+        });
+    }
+    done.wait();
+    arch::nanotime() - start
+}
+
+/// Mirrors `gort.BenchmarkGosched` (harness/gobench: Go has no Gosched
+/// benchmark of its own): `n` yields while a partner goroutine yields too.
+fn gosched_round_trip(n: u64) -> u64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(WaitGroup::new());
+    done.add(1);
+    let start = arch::nanotime();
+    let (stop2, done2) = (stop.clone(), done.clone());
+    sched::go(move || {
+        while !stop2.load(Ordering::Relaxed) {
+            sched::gosched();
+        }
+        done2.done();
+    });
+    for _ in 0..n {
+        sched::gosched();
+    }
+    stop.store(true, Ordering::Relaxed);
+    done.wait();
     arch::nanotime() - start
 }

@@ -99,9 +99,12 @@ impl<T> DerefMut for LockGuard<'_, T> {
 impl<T> Drop for LockGuard<'_, T> {
     fn drop(&mut self) {
         self.lock.locked.store(false, Ordering::Release);
-        let last = proc::getm().release();
+        // Still pinned (interrupts off): look for a refused preemption before
+        // turning them back on, so the common case costs no extra toggles.
+        let m = proc::getm();
+        let pending = m.release() && self.irq && m.curg().is_some_and(|g| g.preempt.load(Ordering::Relaxed));
         machine::irq_restore(self.irq);
-        if last && self.irq {
+        if pending {
             preempt::deferred();
         }
     }

@@ -147,7 +147,7 @@ fn demo_hog_keeps_ticking_and_steal_shows_schedtrace() {
     expect_verdict(&out, Verdict::Pass);
     expect_line(&out, "SCHED ");
     expect_line(&out, "gomaxprocs=4 idleprocs=");
-    let last = out.output.lines().filter(|l| l.contains("per-P run=")).last().expect("no per-P line");
+    let last = out.output.lines().rfind(|l| l.contains("per-P run=")).expect("no per-P line");
     let stolen = &last[last.find("stolen=[").unwrap() + 8..];
     let stolen: u64 = stolen[..stolen.find(']').unwrap()].split(' ').map(|n| n.parse::<u64>().unwrap()).sum();
     assert!(stolen > 0, "{last}");

@@ -31,6 +31,7 @@ pub const BENCHMARKS: &[Benchmark] = &[
     Benchmark { name: "CreateGoroutines", go_package: "runtime", run_n: create_goroutines },
     Benchmark { name: "CreateGoroutinesParallel", go_package: "runtime", run_n: create_goroutines_parallel },
     Benchmark { name: "StackGrowth", go_package: "runtime", run_n: stack_growth },
+    Benchmark { name: "StackGrowthDeep", go_package: "runtime", run_n: stack_growth_deep },
     Benchmark { name: "Gosched", go_package: "gort", run_n: gosched_round_trip },
 ];
 
@@ -114,19 +115,46 @@ fn create_chains(n: u64, procs: u64) -> u64 {
     arch::nanotime() - start
 }
 
-/// Go's `stackGrowthRecursive`: 1 KiB of frame per level.
+/// Go's `padData`.
+static PAD_DATA: [u64; 128] = [0; 128];
+
+/// Go's `stackGrowthRecursive` (proc_test.go): copy 1 KiB into the frame,
+/// scan it, recurse. The copy is word by word (Go's is 16 bytes at a time
+/// with SSE); a plain `memcpy` would be `rep movsq`, which TCG emulates one
+/// iteration at a time, about 8x slower.
 #[inline(never)]
 fn stack_growth_recursive(i: u64) {
-    let pad = core::hint::black_box([0u64; 128]);
-    if i != 0 && pad[0] == 0 {
+    let mut pad = core::mem::MaybeUninit::<[u64; 128]>::uninit();
+    let words = pad.as_mut_ptr().cast::<u64>();
+    for j in 0..128 {
+        // SAFETY: `j` < 128 indexes both arrays; volatile keeps the copy a copy.
+        unsafe { words.add(j).write(core::ptr::read_volatile(PAD_DATA.as_ptr().add(j))) };
+    }
+    // SAFETY: every word was written just above (a reference, not a move:
+    // the frame keeps one 1 KiB array, as Go's does).
+    let pad: &[u64; 128] = unsafe { pad.assume_init_ref() };
+    if core::hint::black_box(pad).iter().any(|&v| v != 0) {
+        return;
+    }
+    if i != 0 {
         stack_growth_recursive(i - 1);
     }
 }
 
-/// Mirrors `runtime.BenchmarkStackGrowth`: `b.RunParallel` over GOMAXPROCS
-/// goroutines, each iteration a 1024-deep recursion. Our stacks grow by
-/// page faults in place (Go copies them), once per goroutine.
+/// Mirrors `runtime.BenchmarkStackGrowth`: `benchmarkStackGrowth(b, 10)`.
 fn stack_growth(n: u64) -> u64 {
+    run_parallel(n, || stack_growth_recursive(10))
+}
+
+/// Mirrors `runtime.BenchmarkStackGrowthDeep`: 1024 levels, about 1 MiB of
+/// stack. Our stacks grow by page faults in place (Go copies them), once
+/// per goroutine.
+fn stack_growth_deep(n: u64) -> u64 {
+    run_parallel(n, || stack_growth_recursive(1024))
+}
+
+/// `b.RunParallel`: GOMAXPROCS goroutines share `n` iterations of `body`.
+fn run_parallel(n: u64, body: fn()) -> u64 {
     let procs = sched::gomaxprocs_now();
     let left = Arc::new(AtomicI64::new(n as i64));
     let done = Arc::new(WaitGroup::new());
@@ -136,7 +164,7 @@ fn stack_growth(n: u64) -> u64 {
         let (left, done) = (left.clone(), done.clone());
         sched::go(move || {
             while left.fetch_sub(1, Ordering::Relaxed) > 0 {
-                stack_growth_recursive(1024);
+                body();
             }
             done.done();
         });

@@ -35,6 +35,7 @@ pub const TESTS: &[&str] = &[
     "goverflow",
     "deadlock",
     "ctrlquit",
+    "gomaxprocs",
 ];
 
 pub const SPECS: &[Spec] = &[

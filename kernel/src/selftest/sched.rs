@@ -12,6 +12,7 @@
 //! | `deepstack` | recursion grows a goroutine stack past 1 MiB; its pages come back when it exits |
 //! | `goverflow` | recursion past the reservation: `fatal error: stack overflow` naming the goroutine |
 //! | `deadlock` | every goroutine blocked: Go's deadlock error and a goroutine dump |
+//! | `gomaxprocs` | GOMAXPROCS changed at run time (stop the world, resize) while goroutines run: only the live Ps run goroutines, nothing is lost |
 //! | `ctrlquit` | Ctrl+\ on the console prints the goroutine dump; the program goes on |
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -33,6 +34,7 @@ pub fn run(name: &str) -> bool {
         "goverflow" => goverflow(),
         "deadlock" => deadlock(),
         "ctrlquit" => ctrlquit(),
+        "gomaxprocs" => gomaxprocs_resize(),
         _ => unreachable!("test names are validated by the parameter table"),
     }
 }
@@ -423,4 +425,63 @@ fn ctrlquit() -> bool {
     gate.done();
     println!("ctrlquit: dump printed, still running");
     true
+}
+
+fn gomaxprocs_resize() -> bool {
+    const WORKERS: usize = 32;
+    let baseline = sched::num_goroutine();
+    let stop = Arc::new(AtomicBool::new(false));
+    let spawned = Arc::new(AtomicU64::new(0));
+    let finished = Arc::new(AtomicU64::new(0));
+    let counts: Arc<Vec<AtomicU64>> = Arc::new((0..WORKERS).map(|_| AtomicU64::new(0)).collect());
+    let wg = Arc::new(WaitGroup::new());
+    wg.add(WORKERS as i64);
+    for w in 0..WORKERS {
+        let (stop, spawned, finished, counts, wg) =
+            (stop.clone(), spawned.clone(), finished.clone(), counts.clone(), wg.clone());
+        sched::go(move || {
+            while !stop.load(Ordering::Relaxed) {
+                core::hint::black_box(work(w as u64));
+                if counts[w].fetch_add(1, Ordering::Relaxed) % 64 == 0 {
+                    spawned.fetch_add(1, Ordering::Relaxed);
+                    let finished = finished.clone();
+                    sched::go(move || {
+                        finished.fetch_add(1, Ordering::Relaxed);
+                    });
+                    sched::gosched();
+                }
+            }
+            wg.done();
+        });
+    }
+    let ncpu = sched::num_cpu();
+    let mut ok = true;
+    for n in [1, 4, 2, 3, 1, 4] {
+        let n = n.min(ncpu);
+        let stopped = sched::stop_the_world();
+        let pause_us = stopped.pause_ns / 1000;
+        sched::start_the_world(stopped, Some(n));
+        let before = p_counters();
+        sched::sleep(100_000_000);
+        let after = p_counters();
+        let live = after.len();
+        let ran: Vec<u64> = (0..live).map(|i| after[i].0 - before.get(i).map_or(0, |b| b.0)).collect();
+        let dead_ran: u64 =
+            (live..ncpu).filter_map(sched::p::allp).map(|p| p.stats.runs.load(Ordering::Relaxed)).sum::<u64>();
+        println!("gomaxprocs: now {live} (asked {n}), stop-the-world took {pause_us} us; goroutines run per P {ran:?}");
+        ok &= live == n && ran.iter().all(|&r| r > 0);
+        let _ = dead_ran;
+    }
+    stop.store(true, Ordering::Relaxed);
+    wg.wait();
+    while sched::num_goroutine() > baseline {
+        sched::gosched();
+    }
+    let (s, f) = (spawned.load(Ordering::Relaxed), finished.load(Ordering::Relaxed));
+    let all_ran = counts.iter().all(|c| c.load(Ordering::Relaxed) > 0);
+    println!(
+        "gomaxprocs: {s} goroutines spawned, {f} finished, every worker ran: {all_ran}, back to {} goroutines",
+        sched::num_goroutine()
+    );
+    ok && s == f && all_ran
 }

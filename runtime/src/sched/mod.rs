@@ -9,6 +9,7 @@
 //! | [`proc`] | `proc.go` | schedule, find_runnable, steal, park/ready, idle Ms |
 //! | [`time`] | `time.go` | per-P timer heaps, `sleep` |
 //! | [`preempt`] | `preempt.go` | asynchronous preemption from the timer interrupt |
+//! | [`stw`] | `proc.go` | stop/start the world, `gomaxprocs(n)` at run time |
 //! | [`waitgroup`] | `sync/waitgroup.go` | a WaitGroup that parks |
 //!
 //! The kernel calls [`init`] and [`start_main`] on the boot CPU and [`mstart`]
@@ -36,6 +37,7 @@ pub mod machine;
 pub mod p;
 pub mod preempt;
 pub mod proc;
+pub mod stw;
 pub mod time;
 pub mod waitgroup;
 
@@ -52,6 +54,7 @@ pub use preempt::PreemptOff;
 pub use proc::{
     getg, go, goexit, gomaxprocs_now, gopark, goready, gosched, init, mstart, num_goroutine, start_main, wakep,
 };
+pub use stw::{gomaxprocs, start_the_world, stop_the_world};
 pub use time::sleep;
 pub use waitgroup::WaitGroup;
 

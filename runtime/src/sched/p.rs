@@ -11,8 +11,8 @@
 //!
 //! States: `Idle` (on the idle list, empty run queue; its timers may still be
 //! pending, and idle Ms wake for them), `Running` (held by an M), `Syscall`
-//! (its M is in a blocking call; sysmon may take it), `Dead` (beyond
-//! GOMAXPROCS).
+//! (its M is in a blocking call; sysmon may take it), `GcStop` (parked for a
+//! stop-the-world), `Dead` (beyond GOMAXPROCS).
 //!
 //! ## M (Go's `m`)
 //! Here an M *is* a CPU: one per core, fixed, never created or destroyed (Go
@@ -44,7 +44,9 @@ pub enum PStatus {
     Idle = 0,
     Running = 1,
     Syscall = 2,
-    Dead = 3,
+    /// Stopped for a stop-the-world (Go's `_Pgcstop`).
+    GcStop = 3,
+    Dead = 4,
 }
 
 /// Per-P counters for schedtrace.
@@ -97,6 +99,7 @@ impl P {
             0 => PStatus::Idle,
             1 => PStatus::Running,
             2 => PStatus::Syscall,
+            3 => PStatus::GcStop,
             _ => PStatus::Dead,
         }
     }

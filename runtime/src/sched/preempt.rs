@@ -75,7 +75,8 @@ pub fn on_timer() -> bool {
     if idle_due != 0 && idle_due <= now {
         proc::wakep();
     }
-    let slice_over = now >= pp.schedwhen.load(Ordering::Relaxed) + SLICE_NS.load(Ordering::Relaxed);
+    let slice_over =
+        now >= pp.schedwhen.load(Ordering::Relaxed) + SLICE_NS.load(Ordering::Relaxed) || super::stw::gcwaiting();
     let when = pp.timer0_when.load(Ordering::Acquire);
     let timers_due = when != 0 && when <= now;
     if !slice_over && !timers_due {
@@ -85,6 +86,25 @@ pub fn on_timer() -> bool {
     if m.locks() > 0 || gp.locked.load(Ordering::Relaxed) > 0 {
         gp.preempt.store(true, Ordering::Relaxed);
         arm(m, now + SLICE_NS.load(Ordering::Relaxed));
+        return false;
+    }
+    // Whoever runs next on this P gets a fresh slice, even if it inherits
+    // (a `runnext` chain shares one slice; once that has run out, each of its
+    // goroutines would otherwise be preempted the moment it starts).
+    pp.schedwhen.store(now, Ordering::Relaxed);
+    true
+}
+
+/// Called by the machine layer from the wake IPI (interrupts off): true if
+/// the running goroutine must stop now because the world is stopping.
+pub fn on_wake() -> bool {
+    let m = getm();
+    let Some(gp) = m.curg() else { return false };
+    if !super::stw::gcwaiting() {
+        return false;
+    }
+    if m.locks() > 0 || gp.locked.load(Ordering::Relaxed) > 0 {
+        gp.preempt.store(true, Ordering::Relaxed);
         return false;
     }
     true

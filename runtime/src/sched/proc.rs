@@ -114,8 +114,8 @@ pub fn init(procs: usize, slice_ns: u64) {
     let procs = procs.clamp(1, MAX_P);
     SLICE_NS.store(slice_ns.max(1000), Ordering::Relaxed);
     let _irq = IrqOff::new();
-    for (id, slot) in ALLP.iter().enumerate().take(procs) {
-        slot.store(Box::leak(Box::new(P::new(id))), Ordering::Release);
+    for id in 0..procs {
+        allp_alloc(id);
     }
     GOMAXPROCS.store(procs, Ordering::Release);
     let m = getm();
@@ -129,6 +129,24 @@ pub fn init(procs: usize, slice_ns: u64) {
 
 pub(crate) fn allp_get(id: usize) -> &'static P {
     super::p::allp(id).expect("P not allocated")
+}
+
+/// P `id`, allocating it on first use (Ps are never freed).
+pub(crate) fn allp_alloc(id: usize) -> &'static P {
+    if let Some(pp) = super::p::allp(id) {
+        return pp;
+    }
+    let pp: &'static P = Box::leak(Box::new(P::new(id)));
+    ALLP[id].store(pp as *const P as *mut P, Ordering::Release);
+    pp
+}
+
+/// Moves a dying P's dead Gs to the global free list. World stopped.
+pub(crate) fn gfree_to_global(sched: &mut Sched, pp: &'static P) {
+    let mut local = pp.gfree.lock();
+    while let Some(g) = local.pop_front() {
+        sched.gfree.push_front(g);
+    }
 }
 
 /// Runs `main` as the main goroutine and enters the scheduler on this CPU
@@ -410,7 +428,7 @@ fn globrunqget(sched: &mut Sched, pp: &'static P, max: usize) -> Option<&'static
     first
 }
 
-fn pidleput(sched: &mut Sched, pp: &'static P) {
+pub(crate) fn pidleput(sched: &mut Sched, pp: &'static P) {
     debug_assert!(pp.runq.is_empty(), "pidleput: P has a non-empty run queue");
     pp.set_status(PStatus::Idle);
     pp.m.store(0, Ordering::Relaxed);
@@ -418,7 +436,7 @@ fn pidleput(sched: &mut Sched, pp: &'static P) {
     NPIDLE.fetch_add(1, Ordering::AcqRel);
 }
 
-fn pidleget(sched: &mut Sched) -> Option<&'static P> {
+pub(crate) fn pidleget(sched: &mut Sched) -> Option<&'static P> {
     if sched.pidle == 0 {
         return None;
     }
@@ -549,6 +567,10 @@ fn resetspinning(m: &'static M) {
 /// inherits the current time slice.
 fn find_runnable(m: &'static M) -> (&'static G, bool) {
     'top: loop {
+        if super::stw::gcwaiting() {
+            super::stw::gcstopm(m);
+            continue 'top;
+        }
         let pp = m.p();
         let now = machine::nanotime();
         time::check_timers(pp, now);
@@ -594,6 +616,9 @@ fn find_runnable(m: &'static M) -> (&'static G, bool) {
         {
             let _irq = IrqOff::new();
             let mut sched = SCHED.lock();
+            if super::stw::gcwaiting() {
+                continue 'top; // the P must stop as GcStop, not go idle
+            }
             if let Some(g) = globrunqget(&mut sched, pp, 0) {
                 return (g, false);
             }

@@ -120,6 +120,21 @@ pub(crate) fn check_timers(pp: &'static P, now: u64) -> bool {
     }
 }
 
+/// Moves every timer of `from` (a P going away) to `to`. World stopped.
+pub(crate) fn move_timers(from: &'static P, to: &'static P) {
+    loop {
+        let Some(TimerRef(t)) = from.timers.lock().pop() else { break };
+        // SAFETY: the timer was in `from`'s heap, so it is pinned; it just
+        // left that heap, so resetting its owner is ours to do.
+        unsafe {
+            (*t).pp = 0;
+            let (when, f, arg) = ((*t).when, (*t).f, (*t).arg);
+            add_timer(to, t, when, f, arg);
+        }
+    }
+    from.timer0_when.store(0, Ordering::Release);
+}
+
 /// The earliest timer of any idle P (0: none): what a stopped M wakes for.
 pub(crate) fn idle_timers_deadline() -> u64 {
     let mut earliest = 0u64;

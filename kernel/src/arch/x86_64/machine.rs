@@ -57,9 +57,21 @@ struct FxArea([u8; 512]);
 /// The timer interrupt: counts, and preempts when the scheduler says so.
 pub fn on_timer_interrupt(frame: &mut TrapFrame) {
     percpu::this().timer_ticks.fetch_add(1, Ordering::Relaxed);
-    if !runtime::sched::preempt::on_timer() {
-        return;
+    if runtime::sched::preempt::on_timer() {
+        preempt_here(frame);
     }
+}
+
+/// The wake IPI: ends a halt; during a stop-the-world, preempts the running goroutine.
+pub fn on_wake_interrupt(frame: &mut TrapFrame) {
+    if runtime::sched::preempt::on_wake() {
+        preempt_here(frame);
+    }
+}
+
+/// Saves the FPU/SSE state next to the interrupt frame and lets the
+/// scheduler switch away; restores it when the goroutine runs again.
+fn preempt_here(frame: &mut TrapFrame) {
     let mut fx = FxArea([0; 512]);
     // SAFETY: SSE/FXSAVE are enabled on every CPU (enable_fpu); the area is
     // 16-byte aligned and 512 bytes.

@@ -105,7 +105,7 @@ pub fn init(boot_info: &'static BootInfo, stack_reservation: u64) -> Machine {
     ioapic::init(&platform.ioapics, &platform.overrides);
 
     trap::set_handler(apic::TIMER_VECTOR, machine::on_timer_interrupt);
-    trap::set_handler(apic::WAKE_VECTOR, |_| {});
+    trap::set_handler(apic::WAKE_VECTOR, machine::on_wake_interrupt);
     trap::set_handler(apic::CALL_VECTOR, |_| {});
     trap::set_handler(apic::PING_VECTOR, |_| {
         let me = percpu::this();

@@ -152,3 +152,16 @@ fn demo_hog_keeps_ticking_and_steal_shows_schedtrace() {
     let stolen: u64 = stolen[..stolen.find(']').unwrap()].split(' ').map(|n| n.parse::<u64>().unwrap()).sum();
     assert!(stolen > 0, "{last}");
 }
+
+#[test]
+fn gomaxprocs_changes_while_goroutines_run() {
+    let out = boot(4, Firmware::Bios, "test=gomaxprocs");
+    expect_verdict(&out, Verdict::Pass);
+    for n in [1, 4, 2, 3] {
+        expect_line(&out, &format!("gomaxprocs: now {n} (asked {n}), stop-the-world took"));
+    }
+    let last = find_line(&out, "goroutines spawned").unwrap();
+    let spawned = number_after(last, "gomaxprocs: ");
+    assert_eq!(spawned, number_after(last, "spawned, "), "goroutines lost: {last}");
+    assert!(last.contains("every worker ran: true"), "{last}");
+}

@@ -518,11 +518,19 @@ fn midleget(sched: &mut Sched) -> Option<&'static M> {
 /// Go's `stopm`: parks this M (halts the CPU) until `startm` hands it a P,
 /// or until an idle P's timer is due. Returns holding a P.
 pub(crate) fn stopm(m: &'static M) {
-    {
-        let mut sched = SCHED.lock();
-        sched.midle |= 1 << m.id;
-        checkdead(&sched);
-    }
+    mput(m);
+    park_m(m);
+}
+
+/// Puts `m` on the idle-M mask (Go's `mput`), then checks for deadlock.
+pub(crate) fn mput(m: &'static M) {
+    let mut sched = SCHED.lock();
+    sched.midle |= 1 << m.id;
+    checkdead(&sched);
+}
+
+/// The waiting half of `stopm`: `m` is on the idle mask already.
+pub(crate) fn park_m(m: &'static M) {
     loop {
         let irq = machine::irq_disable();
         if m.wakeup.swap(false, Ordering::Acquire) {

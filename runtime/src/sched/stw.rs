@@ -108,8 +108,11 @@ pub(crate) fn gcstopm(m: &'static M) {
     if m.spinning.swap(false, Ordering::Relaxed) {
         NMSPINNING.fetch_sub(1, Ordering::AcqRel);
     }
+    // On the idle mask before the stopper can see us stopped: `start_the_world`
+    // hands Ps with queued work to idle Ms, and must find this one.
+    proc::mput(m);
     STOPWAIT.fetch_sub(1, Ordering::AcqRel);
-    proc::stopm(m);
+    proc::park_m(m);
 }
 
 /// Go's `startTheWorld`, resizing to `procs` Ps first if given.

@@ -183,3 +183,38 @@ fn waitgroup_waiters_all_wake() {
     });
     assert_eq!(woke, (0, 10));
 }
+
+#[test]
+fn gomaxprocs_shrinks_and_grows_without_losing_goroutines() {
+    let _s = serial();
+    let (seen, done) = run(|| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicUsize::new(0));
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(16);
+        for _ in 0..16 {
+            let (stop, done, wg) = (stop.clone(), done.clone(), wg.clone());
+            go(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let done = done.clone();
+                    go(move || {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    });
+                    gosched();
+                }
+                wg.done();
+            });
+        }
+        let mut seen = Vec::new();
+        for n in [1, 3, 2, 4] {
+            gomaxprocs(n);
+            seen.push(gomaxprocs_now());
+            sleep(5_000_000);
+        }
+        stop.store(true, Ordering::Relaxed);
+        wg.wait();
+        (seen, done.load(Ordering::Relaxed))
+    });
+    assert_eq!(seen, [1, 3, 2, 4]);
+    assert!(done > 0);
+}

@@ -223,5 +223,13 @@ pub fn run<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     super::proc::go_global(move || {
         let _ = tx.send(f());
     });
-    rx.recv_timeout(Duration::from_secs(60)).expect("mock: the goroutine did not finish within 60 s")
+    let result = rx.recv_timeout(Duration::from_secs(60)).expect("mock: the goroutine did not finish within 60 s");
+    // The goroutine sent its result and is exiting: wait for that, so the next
+    // test's `num_goroutine()` baseline is its own.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while super::num_goroutine() > 0 {
+        assert!(Instant::now() < deadline, "mock: goroutines still live 10 s after the test's end");
+        std::thread::yield_now();
+    }
+    result
 }

@@ -66,11 +66,14 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     let (test, bench_list, demo) = (params.word("test"), params.word("bench"), params.word("demo").unwrap_or("hello"));
     // Scenarios of the machine layer drive the idle CPUs directly: they run
     // before the scheduler takes the CPUs over.
-    if let Some(ok) = match (test, bench_list) {
-        (Some(name), _) => selftest::run_machine(name),
+    let machine_verdict = match (test, bench_list) {
+        (Some(name), _) => selftest::run_machine(name).inspect(|&ok| {
+            println!("selftest {name}: {}", if ok { "PASS" } else { "FAIL" });
+        }),
         (None, None) => demo::run_machine(demo),
         _ => None,
-    } {
+    };
+    if let Some(ok) = machine_verdict {
         arch::exit(if ok { arch::ExitCode::Success } else { arch::ExitCode::Failure });
     }
 

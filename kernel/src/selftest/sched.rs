@@ -366,14 +366,15 @@ fn deepstack() -> bool {
         wg2.done();
     });
     wg.wait();
-    // The G is dead once the scheduler has run its exit: yield until its pages are back.
+    // `done` ran before the goroutine exited; its M trims the stack just
+    // after. Wait for that (up to 10 s: the host may be busy).
     let mut returned = 0;
-    for _ in 0..1000 {
+    for _ in 0..10_000 {
         returned = stack::stats().1 - returned0;
         if returned > 0 {
             break;
         }
-        sched::gosched();
+        sched::sleep(1_000_000);
     }
     let grown = stack::stats().0 - grown0;
     let kib = (top.load(Ordering::Relaxed) - low.load(Ordering::Relaxed)) / 1024;

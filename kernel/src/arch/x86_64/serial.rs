@@ -8,6 +8,7 @@
 //! very CPU that faulted inside `write`: [`force_write`] waits a bounded time
 //! for the lock, then writes without it (garbled output beats no report).
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use uart_16550::SerialPort;
 
@@ -29,20 +30,25 @@ pub fn write_fmt(args: fmt::Arguments<'_>) {
     let _ = PORT.lock().write_fmt(args);
 }
 
+/// Set once `force_write` has given up on the lock: a CPU stopped while
+/// holding it never releases it, so later writes go straight to the port
+/// instead of waiting again for every fragment of the report.
+static LOCK_ABANDONED: AtomicBool = AtomicBool::new(false);
+
 /// Writes even if another context holds the console lock (fatal errors only).
 pub fn force_write(args: fmt::Arguments<'_>) {
-    match PORT.try_lock_for_spins(50_000_000) {
-        Some(mut port) => {
+    if !LOCK_ABANDONED.load(Ordering::Relaxed) {
+        if let Some(mut port) = PORT.try_lock_for_spins(50_000_000) {
             let _ = port.write_fmt(args);
+            return;
         }
-        None => {
-            // SAFETY: same port as `PORT`; we only get here when the holder is
-            // stuck (e.g. this CPU faulted while printing). Concurrent register
-            // writes can garble characters, never memory.
-            let mut port = unsafe { SerialPort::new(COM1) };
-            let _ = port.write_fmt(args);
-        }
+        LOCK_ABANDONED.store(true, Ordering::Relaxed);
     }
+    // SAFETY: same port as `PORT`; we only get here when the holder is
+    // stuck (e.g. a CPU stopped by the fatal path while printing). Concurrent
+    // register writes can garble characters, never memory.
+    let mut port = unsafe { SerialPort::new(COM1) };
+    let _ = port.write_fmt(args);
 }
 
 /// A byte from the console, if one is waiting (for Ctrl+\ handling later).

@@ -16,7 +16,7 @@
 //!    `(v << 1) | 1`, so 33 is [`Verdict::Pass`] and 35 is [`Verdict::Fail`].
 //!    Any other status means the kernel never reached its exit path (a triple
 //!    fault, a QEMU error), and a timeout is its own verdict.
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -185,10 +185,12 @@ pub fn run(config: &Config, mut on_line: impl FnMut(&str)) -> Result<Outcome, St
         Firmware::Uefi => UEFI_IMAGE,
     };
     let mut cmd = qemu_command(config, Path::new(image));
-    let stdin = match (config.gdb, config.input.is_empty()) {
-        (true, _) => Stdio::inherit(),
+    // A terminal is handed to QEMU (which puts it in raw mode), so keys such
+    // as Ctrl+\ reach the kernel's console; otherwise nothing is typed.
+    let stdin = match (config.gdb || std::io::stdin().is_terminal(), config.input.is_empty()) {
+        (_, false) => Stdio::piped(),
+        (true, true) => Stdio::inherit(),
         (false, true) => Stdio::null(),
-        (false, false) => Stdio::piped(),
     };
     cmd.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped());
     let start = Instant::now();
@@ -231,6 +233,12 @@ pub fn run(config: &Config, mut on_line: impl FnMut(&str)) -> Result<Outcome, St
         if deadline.is_some_and(|d| Instant::now() >= d) {
             timed_out = true;
             let _ = child.kill();
+            if std::io::stdin().is_terminal() && !config.gdb {
+                // QEMU had the terminal in raw mode and was killed before it
+                // could restore it.
+                let _ = child.wait();
+                let _ = Command::new("stty").arg("sane").stdin(Stdio::inherit()).status();
+            }
             // Drain whatever the kernel had printed.
             for line in rx.try_iter() {
                 on_line(&line);

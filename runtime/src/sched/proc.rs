@@ -43,6 +43,11 @@
 //! and never preempts the scheduler itself. Code that touches per-P state from
 //! a goroutine (`go`, `goready`) runs with interrupts off, which pins it to
 //! its P: an owner-only run-queue operation can never be split by a migration.
+//! The scheduler's own code on g0 needs no such section: g0 is never
+//! preempted and never migrates (it *is* the CPU's context), and interrupt
+//! handlers never touch a local run queue (they use the global one, under its
+//! lock). Every interrupt-enable toggle ends a TCG translation block, so the
+//! hot path keeps them few.
 //! Lock order: `SCHED` → a P's `gfree`; a P's `timers` → `SCHED` (a timer
 //! function may `wakep`); the heap allocator's lock is a leaf.
 //!
@@ -583,22 +588,19 @@ fn find_runnable(m: &'static M) -> (&'static G, bool) {
         let now = machine::nanotime();
         time::check_timers(pp, now);
         if pp.schedtick.load(Ordering::Relaxed).is_multiple_of(61) && RUNQSIZE.load(Ordering::Acquire) > 0 {
-            let _irq = IrqOff::new();
             let mut sched = SCHED.lock();
             if let Some(g) = globrunqget(&mut sched, pp, 1) {
                 return (g, false);
             }
         }
         {
-            let _irq = IrqOff::new();
-            // SAFETY: this M holds `pp`, interrupts are off.
+            // SAFETY: this M holds `pp`, and g0 is neither preempted nor moved.
             if let Some((g, inherit)) = unsafe { pp.runq.owner() }.get() {
                 // SAFETY: run queues hold 'static G pointers.
                 return (unsafe { &*(g as *const G) }, inherit);
             }
         }
         if RUNQSIZE.load(Ordering::Acquire) > 0 {
-            let _irq = IrqOff::new();
             let mut sched = SCHED.lock();
             if let Some(g) = globrunqget(&mut sched, pp, 0) {
                 return (g, false);
@@ -622,7 +624,6 @@ fn find_runnable(m: &'static M) -> (&'static G, bool) {
         }
         // Nothing: give up the P.
         {
-            let _irq = IrqOff::new();
             let mut sched = SCHED.lock();
             if super::stw::gcwaiting() {
                 continue 'top; // the P must stop as GcStop, not go idle
@@ -678,8 +679,7 @@ fn steal_work(m: &'static M, pp: &'static P, now: u64) -> Steal {
             }
             if last && time::check_timers(victim, now) {
                 // Timers readied goroutines onto our own queue.
-                let _irq = IrqOff::new();
-                // SAFETY: this M holds `pp`, interrupts are off.
+                // SAFETY: this M holds `pp`, and g0 is neither preempted nor moved.
                 if let Some((g, inherit)) = unsafe { pp.runq.owner() }.get() {
                     // SAFETY: run queues hold 'static G pointers.
                     return Steal::Got(unsafe { &*(g as *const G) }, inherit);
@@ -689,8 +689,7 @@ fn steal_work(m: &'static M, pp: &'static P, now: u64) -> Steal {
             if victim.status() == PStatus::Idle {
                 continue;
             }
-            let _irq = IrqOff::new();
-            // SAFETY: this M holds `pp`, interrupts are off.
+            // SAFETY: this M holds `pp`, and g0 is neither preempted nor moved.
             let mine = unsafe { pp.runq.owner() };
             let backoff = || {
                 let until = machine::nanotime() + 3_000;

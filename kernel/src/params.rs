@@ -36,6 +36,7 @@ pub const TESTS: &[&str] = &[
     "deadlock",
     "ctrlquit",
     "gomaxprocs",
+    "parked",
 ];
 
 pub const SPECS: &[Spec] = &[

@@ -164,3 +164,11 @@ fn gomaxprocs_changes_while_goroutines_run() {
     assert_eq!(spawned, number_after(last, "spawned, "), "goroutines lost: {last}");
     assert!(last.contains("every worker ran: true"), "{last}");
 }
+
+#[test]
+fn parked_goroutines_memory_is_measured() {
+    let out = boot(2, Firmware::Bios, "test=parked");
+    expect_verdict(&out, Verdict::Pass);
+    let line = find_line(&out, "parked: 20000 goroutines blocked on a WaitGroup: ").unwrap();
+    assert!(number_after(line, "WaitGroup: ") < 64 * 1024, "{line}");
+}

@@ -87,7 +87,7 @@ fn goroutine_stack_overflow_names_the_goroutine() {
     expect_verdict(&out, Verdict::Fail);
     expect_line(&out, "fatal error: stack overflow (goroutine 2: stack slot");
     expect_line(&out, "exceeded its 256 KiB reservation");
-    expect_line(&out, "goroutine 1 [sync.WaitGroup.Wait]:");
+    expect_line(&out, "goroutine 1 ["); // main: waiting, or not yet there
     expect_line(&out, "kernel::selftest::sched::recurse(...)");
 }
 
@@ -171,4 +171,13 @@ fn parked_goroutines_memory_is_measured() {
     expect_verdict(&out, Verdict::Pass);
     let line = find_line(&out, "parked: 20000 goroutines blocked on a WaitGroup: ").unwrap();
     assert!(number_after(line, "WaitGroup: ") < 64 * 1024, "{line}");
+}
+
+#[test]
+fn a_blocking_calls_p_is_taken_over_by_a_spare_core() {
+    let out = boot(2, Firmware::Bios, "test=blocking GOMAXPROCS=1");
+    expect_verdict(&out, Verdict::Pass);
+    let line = find_line(&out, "blocking: while a goroutine was blocked 300 ms").unwrap();
+    assert!(line.contains("never on that CPU: true"), "{line}");
+    assert!(number_after(line, "main ran ") >= 10, "{line}");
 }

@@ -14,6 +14,7 @@
 //! | `deadlock` | every goroutine blocked: Go's deadlock error and a goroutine dump |
 //! | `gomaxprocs` | GOMAXPROCS changed at run time (stop the world, resize) while goroutines run: only the live Ps run goroutines, nothing is lost |
 //! | `parked` | memory per goroutine parked on a WaitGroup (stack pages, page tables, heap) |
+//! | `blocking` | with GOMAXPROCS=1, a goroutine blocked in `blocking(..)` loses its P to a spare core, where the others keep running |
 //! | `ctrlquit` | Ctrl+\ on the console prints the goroutine dump; the program goes on |
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -37,6 +38,7 @@ pub fn run(name: &str) -> bool {
         "ctrlquit" => ctrlquit(),
         "gomaxprocs" => gomaxprocs_resize(),
         "parked" => parked(),
+        "blocking" => blocking_call(),
         _ => unreachable!("test names are validated by the parameter table"),
     }
 }
@@ -528,4 +530,50 @@ fn parked() -> bool {
         heap / N
     );
     per_g > 0
+}
+
+fn blocking_call() -> bool {
+    let in_call = Arc::new(AtomicBool::new(false));
+    let call_over = Arc::new(AtomicBool::new(false));
+    let blocked_cpu = Arc::new(AtomicU64::new(u64::MAX));
+    let done = Arc::new(WaitGroup::new());
+    done.add(1);
+    let (in_call2, over2, cpu2, done2) = (in_call.clone(), call_over.clone(), blocked_cpu.clone(), done.clone());
+    sched::go(move || {
+        sched::blocking(|| {
+            cpu2.store(crate::arch::cpu_id() as u64, Ordering::Relaxed);
+            in_call2.store(true, Ordering::Release);
+            // A device wait: the CPU is busy, the goroutine holds no P.
+            let until = arch::nanotime() + 300_000_000;
+            while arch::nanotime() < until {
+                core::hint::spin_loop();
+            }
+            over2.store(true, Ordering::Release);
+        });
+        done2.done();
+    });
+    while !in_call.load(Ordering::Acquire) {
+        sched::gosched();
+    }
+    let mut ticks = 0u64;
+    let mut other_cpu = true;
+    while !call_over.load(Ordering::Acquire) {
+        sched::sleep(1_000_000);
+        ticks += 1;
+        // Read the CPU first: if the call is still on after that, it was
+        // running on its CPU when we looked, so we cannot have been there.
+        let here = crate::arch::cpu_id() as u64;
+        if !call_over.load(Ordering::Acquire) {
+            other_cpu &= here != blocked_cpu.load(Ordering::Relaxed);
+        }
+    }
+    done.wait();
+    let retakes: u64 = (0..sched::gomaxprocs_now())
+        .map(|id| sched::p::allp(id).expect("P exists").stats.retakes.load(Ordering::Relaxed))
+        .sum();
+    println!(
+        "blocking: while a goroutine was blocked 300 ms on cpu{}, main ran {ticks} times, never on that CPU: {other_cpu}; P retaken {retakes} time(s)",
+        blocked_cpu.load(Ordering::Relaxed)
+    );
+    ticks >= 10 && other_cpu && retakes >= 1
 }

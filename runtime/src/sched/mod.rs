@@ -10,6 +10,7 @@
 //! | [`time`] | `time.go` | per-P timer heaps, `sleep` |
 //! | [`preempt`] | `preempt.go` | asynchronous preemption from the timer interrupt |
 //! | [`stw`] | `proc.go` | stop/start the world, `gomaxprocs(n)` at run time |
+//! | [`syscall`] | `proc.go` | blocking calls; a lasting one's P goes to a spare core |
 //! | [`waitgroup`] | `sync/waitgroup.go` | a WaitGroup that parks |
 //!
 //! The kernel calls [`init`] and [`start_main`] on the boot CPU and [`mstart`]
@@ -38,6 +39,7 @@ pub mod p;
 pub mod preempt;
 pub mod proc;
 pub mod stw;
+pub mod syscall;
 pub mod time;
 pub mod waitgroup;
 
@@ -55,6 +57,7 @@ pub use proc::{
     getg, go, goexit, gomaxprocs_now, gopark, goready, gosched, init, mstart, num_goroutine, start_main, wakep,
 };
 pub use stw::{gomaxprocs, start_the_world, stop_the_world};
+pub use syscall::blocking;
 pub use time::sleep;
 pub use waitgroup::WaitGroup;
 

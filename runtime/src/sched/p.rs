@@ -58,6 +58,8 @@ pub struct PStats {
     pub steals: AtomicU64,
     /// Asynchronous preemptions of goroutines running on this P.
     pub preemptions: AtomicU64,
+    /// Times this P was taken from an M stuck in a blocking call.
+    pub retakes: AtomicU64,
 }
 
 pub struct P {
@@ -70,6 +72,8 @@ pub struct P {
     pub(crate) schedtick: AtomicU32,
     /// When the current slice began (for preemption).
     pub(crate) schedwhen: AtomicU64,
+    /// Incremented on every blocking-call entry and exit (Go's `syscalltick`).
+    pub(crate) syscalltick: AtomicU32,
     pub(crate) timers: Lock<TimerHeap<TimerRef>>,
     /// Earliest timer deadline (0: none), readable without the lock (Go's `timer0When`).
     pub(crate) timer0_when: AtomicU64,
@@ -87,6 +91,7 @@ impl P {
             runq: RunQueue::new(),
             schedtick: AtomicU32::new(0),
             schedwhen: AtomicU64::new(0),
+            syscalltick: AtomicU32::new(0),
             timers: Lock::new(TimerHeap::new()),
             timer0_when: AtomicU64::new(0),
             gfree: Lock::new(GQueue::new()),
@@ -108,6 +113,11 @@ impl P {
         self.status.store(s as u8, Ordering::Release);
     }
 
+    /// Moves `from` → `to` if the P is in `from` (a retake races the owner).
+    pub(crate) fn cas_status(&self, from: PStatus, to: PStatus) -> bool {
+        self.status.compare_exchange(from as u8, to as u8, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+    }
+
     /// Goroutines in the local ring (not counting `runnext`); racy, for schedtrace.
     pub fn runq_len(&self) -> usize {
         self.runq.len() as usize
@@ -126,6 +136,8 @@ pub(crate) enum Action {
     Preempt,
     /// `goexit`: the G is dead.
     Exit,
+    /// `exitsyscall` found no P: queue the G, stop the M.
+    ExitSyscall,
 }
 
 pub struct M {
@@ -138,6 +150,8 @@ pub struct M {
     pub(crate) p: AtomicPtr<P>,
     /// A P handed over by `startm`, taken when the M wakes.
     pub(crate) nextp: AtomicPtr<P>,
+    /// The P left behind by a blocking call (Go's `m.oldp`).
+    pub(crate) oldp: AtomicPtr<P>,
     /// Looking for work without having found any (Go's `m.spinning`).
     pub(crate) spinning: AtomicBool,
     /// Runtime locks held plus preemption-disable nesting (Go's `m.locks`).
@@ -165,6 +179,7 @@ impl M {
             curg: AtomicPtr::new(ptr::null_mut()),
             p: AtomicPtr::new(ptr::null_mut()),
             nextp: AtomicPtr::new(ptr::null_mut()),
+            oldp: AtomicPtr::new(ptr::null_mut()),
             spinning: AtomicBool::new(false),
             locks: AtomicU32::new(0),
             wakeup: AtomicBool::new(false),

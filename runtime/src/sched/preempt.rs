@@ -69,6 +69,10 @@ pub fn on_timer() -> bool {
     let m = getm();
     m.armed.store(0, Ordering::Relaxed);
     let Some(gp) = m.curg() else { return false }; // g0 or idle: the scheduler looks itself
+    if gp.status() == super::g::GStatus::Syscall {
+        super::syscall::retake(m); // in a blocking call for RETAKE_NS: its P goes
+        return false;
+    }
     let pp = m.p();
     let now = machine::nanotime();
     let idle_due = time::idle_timers_deadline();
@@ -100,7 +104,7 @@ pub fn on_timer() -> bool {
 pub fn on_wake() -> bool {
     let m = getm();
     let Some(gp) = m.curg() else { return false };
-    if !super::stw::gcwaiting() {
+    if !super::stw::gcwaiting() || gp.status() == super::g::GStatus::Syscall {
         return false;
     }
     if m.locks() > 0 || gp.locked.load(Ordering::Relaxed) > 0 {

@@ -244,6 +244,7 @@ fn finish(m: &'static M, gp: &'static G, action: Action) {
             globrunqput(&mut sched, gp);
         }
         Action::Exit => gdestroy(m, gp),
+        Action::ExitSyscall => super::syscall::exitsyscall0(m, gp),
         Action::None => machine::throw(format_args!("schedule: goroutine {} switched back with no action", gp.goid())),
     }
 }
@@ -795,4 +796,22 @@ pub fn write_schedtrace(out: &mut dyn core::fmt::Write, now_ms: u64) -> core::fm
     list(out, "stolen", &|p| p.stats.steals.load(Ordering::Relaxed))?;
     list(out, "preempted", &|p| p.stats.preemptions.load(Ordering::Relaxed))?;
     writeln!(out)
+}
+
+/// `globrunqput` taking the lock itself.
+pub(crate) fn globrunqput_locked(gp: &'static G) {
+    let mut sched = SCHED.lock();
+    globrunqput(&mut sched, gp);
+}
+
+/// An idle P, if any (for `exitsyscall`).
+pub(crate) fn take_idle_p() -> Option<&'static P> {
+    let mut sched = SCHED.lock();
+    pidleget(&mut sched)
+}
+
+/// Returns `pp` to the idle list (`handoffp`).
+pub(crate) fn put_idle_p(pp: &'static P) {
+    let mut sched = SCHED.lock();
+    pidleput(&mut sched, pp);
 }

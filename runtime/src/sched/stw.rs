@@ -5,7 +5,8 @@
 //! 1. Take `WORLDSEMA` (one stopper at a time; a loser yields and retries),
 //!    disable preemption of the calling goroutine (it must keep its P), and
 //!    set `GCWAITING`.
-//! 2. Under `SCHED`: the caller's own P and every idle P become `GcStop`;
+//! 2. Under `SCHED`: the caller's own P, every idle P and every P left by a
+//!    blocking call become `GcStop`;
 //!    `STOPWAIT` counts the Ps still running goroutines.
 //! 3. Every other CPU gets an IPI. Its handler preempts the running goroutine
 //!    (unless it holds a runtime lock: then the release does it), and the
@@ -77,6 +78,13 @@ pub fn stop_the_world() -> Stopped {
         while let Some(pp) = proc::pidleget(&mut sched) {
             pp.set_status(PStatus::GcStop);
             stopwait -= 1;
+        }
+        // Ps left behind by blocking calls stop where they are; their Ms
+        // find them gone at `exitsyscall` and wait.
+        for id in 0..procs {
+            if proc::allp_get(id).cas_status(PStatus::Syscall, PStatus::GcStop) {
+                stopwait -= 1;
+            }
         }
         STOPWAIT.store(stopwait, Ordering::Release);
     }

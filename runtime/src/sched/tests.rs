@@ -218,3 +218,13 @@ fn gomaxprocs_shrinks_and_grows_without_losing_goroutines() {
     assert_eq!(seen, [1, 3, 2, 4]);
     assert!(done > 0);
 }
+
+#[test]
+fn a_blocking_call_returns_to_a_running_goroutine() {
+    let _s = serial();
+    let (v, status) = run(|| {
+        let v = blocking(|| 41 + 1);
+        (v, getg().map(|g| g.status()))
+    });
+    assert_eq!((v, status), (42, Some(GStatus::Running)));
+}

@@ -7,9 +7,12 @@
 //! such locks, so the type enforces the rule: `lock()` saves RFLAGS.IF, disables
 //! interrupts, then spins; dropping the guard releases the lock and restores IF.
 //!
-//! The scheduler's own locks (issue 4) will also count in the M's `locks`
-//! field so that asynchronous preemption never stops a holder; they build on
-//! this type.
+//! The scheduler's locks are a separate, portable type
+//! (`runtime::sched::Lock`): they also count in the M's `locks` field so that
+//! preemption never stops a holder, which needs the scheduler's M. This one
+//! stays for the machine layer's own state (console, frames, page tables,
+//! heap, stack arena), which exists before any M and is used by the fault
+//! path.
 //!
 //! ## Memory ordering
 //! Acquire on the successful compare-exchange pairs with the Release store in

@@ -159,6 +159,9 @@ fn gomaxprocs_changes_while_goroutines_run() {
     for n in [1, 4, 2, 3] {
         expect_line(&out, &format!("gomaxprocs: now {n} (asked {n}), stop-the-world took"));
     }
+    for line in out.output.lines().filter(|l| l.contains("by removed Ps ")) {
+        assert!(line.ends_with("by removed Ps 0"), "a P beyond GOMAXPROCS ran goroutines: {line}");
+    }
     let last = find_line(&out, "goroutines spawned").unwrap();
     let spawned = number_after(last, "gomaxprocs: ");
     assert_eq!(spawned, number_after(last, "spawned, "), "goroutines lost: {last}");

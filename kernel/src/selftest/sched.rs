@@ -466,16 +466,21 @@ fn gomaxprocs_resize() -> bool {
         let stopped = sched::stop_the_world();
         let pause_us = stopped.pause_ns / 1000;
         sched::start_the_world(stopped, Some(n));
-        let before = p_counters();
+        // Runs of every P ever made, so the removed ones are watched too.
+        let runs = || -> Vec<u64> {
+            (0..ncpu).map(|id| sched::p::allp(id).map_or(0, |p| p.stats.runs.load(Ordering::Relaxed))).collect()
+        };
+        let before = runs();
         sched::sleep(100_000_000);
-        let after = p_counters();
-        let live = after.len();
-        let ran: Vec<u64> = (0..live).map(|i| after[i].0 - before.get(i).map_or(0, |b| b.0)).collect();
-        let dead_ran: u64 =
-            (live..ncpu).filter_map(sched::p::allp).map(|p| p.stats.runs.load(Ordering::Relaxed)).sum::<u64>();
-        println!("gomaxprocs: now {live} (asked {n}), stop-the-world took {pause_us} us; goroutines run per P {ran:?}");
-        ok &= live == n && ran.iter().all(|&r| r > 0);
-        let _ = dead_ran;
+        let after = runs();
+        let live = sched::gomaxprocs_now();
+        let ran: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+        let removed_ran: u64 = ran[live..].iter().sum();
+        println!(
+            "gomaxprocs: now {live} (asked {n}), stop-the-world took {pause_us} us; goroutines run per P {:?}, by removed Ps {removed_ran}",
+            &ran[..live]
+        );
+        ok &= live == n && ran[..live].iter().all(|&r| r > 0) && removed_ran == 0;
     }
     stop.store(true, Ordering::Relaxed);
     wg.wait();

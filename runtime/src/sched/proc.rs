@@ -492,7 +492,15 @@ pub(crate) fn startm(pp: Option<&'static P>, spinning: bool) {
         }
     };
     let Some(m) = midleget(&mut sched) else {
-        // Every CPU is busy: the P waits on the idle list for the next M to look.
+        // Every CPU is busy (Go would make a thread): the P waits on the idle
+        // list, and whatever it had queued moves to the global queue, where
+        // every M looks (thieves skip idle Ps, and `pidleput` wants them empty).
+        // SAFETY: the P was handed to us or taken from the idle list: no M owns it.
+        let q = unsafe { pp.runq.owner() };
+        q.drain(|g| {
+            // SAFETY: run queues hold 'static G pointers.
+            globrunqput(&mut sched, unsafe { &*(g as *const G) });
+        });
         pidleput(&mut sched, pp);
         drop(sched);
         if spinning {

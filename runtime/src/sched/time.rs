@@ -166,8 +166,7 @@ pub fn sleep(ns: u64) {
     }
     let when = machine::nanotime().saturating_add(ns);
     proc::gopark(WaitReason::Sleep, |gp| {
-        // On g0 with interrupts on; the P is this M's, and `gp` is Waiting.
-        let _irq = machine::IrqOff::new();
+        // On g0 (never preempted or moved); the P is this M's, `gp` is Waiting.
         let pp = proc::getm().p();
         // SAFETY: the G's own timer: Gs are never freed, and only its G arms it
         // (the G is parked until the timer fires, so it cannot re-arm it).

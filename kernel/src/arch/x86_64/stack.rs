@@ -81,6 +81,13 @@ struct Arena {
     lowest: Vec<u64>,
 }
 
+impl Arena {
+    /// Whether a new slot's metadata fits without reallocating.
+    fn has_room(&self) -> bool {
+        self.live.len() < self.live.capacity() && self.lowest.len() < self.lowest.capacity()
+    }
+}
+
 static ARENA: IrqLock<Option<Arena>> = IrqLock::new(None);
 static PAGES_GROWN: AtomicU64 = AtomicU64::new(0);
 static PAGES_RETURNED: AtomicU64 = AtomicU64::new(0);
@@ -105,24 +112,26 @@ pub fn reservation() -> u64 {
 
 /// A stack for a new goroutine, with its top page mapped. System stack only.
 pub fn alloc() -> GStack {
-    reserve_metadata();
-    let stack = {
+    let stack = loop {
+        reserve_metadata();
         let mut arena = ARENA.lock();
         let a = arena.as_mut().expect("stack arena not initialized");
         let slot = match a.free.pop() {
             Some(s) => s,
-            None => {
+            None if a.has_room() => {
                 assert!(a.next < a.slots, "out of goroutine stack address space");
-                debug_assert!(a.live.len() < a.live.capacity(), "reserve_metadata left no room");
                 a.next += 1;
                 a.live.push(false);
                 a.lowest.push(a.base + a.next as u64 * a.reservation - PAGE_SIZE);
                 a.next - 1
             }
+            // Another CPU took the slot or the room `reserve_metadata` saw
+            // between its lock and ours: make room again, outside the lock.
+            None => continue,
         };
         a.live[slot] = true;
         let guard = a.base + slot as u64 * a.reservation;
-        GStack { slot, guard, top: guard + a.reservation }
+        break GStack { slot, guard, top: guard + a.reservation };
     };
     let top_page = VirtAddr::new(stack.top - PAGE_SIZE);
     if memory::translate(top_page).is_none() {
@@ -140,7 +149,7 @@ fn reserve_metadata() {
         let want = {
             let arena = ARENA.lock();
             let a = arena.as_ref().expect("stack arena not initialized");
-            if !a.free.is_empty() || a.live.len() < a.live.capacity() {
+            if !a.free.is_empty() || a.has_room() {
                 return;
             }
             (a.live.capacity() * 2).max(64)

@@ -49,9 +49,6 @@ pub fn console_dumps() -> u64 {
 /// Writes the dump of every live goroutine. `here_rbp` starts the trace of
 /// the goroutine running on this CPU (if any).
 pub fn dump(out: &mut dyn Write, here_rbp: u64) {
-    if sched::proc::gomaxprocs_now() == 0 {
-        return;
-    }
     let me = sched::getg().map(|g| g as *const sched::G);
     sched::g::try_for_each_g(|g| {
         let status = g.status();

@@ -8,6 +8,7 @@
 //!
 //! Today it holds:
 //! - [`bench`]: `testing.B`'s iteration ramp-up and Go's benchmark line format;
+//! - [`chan`]: channels and `select!` (Go's chan.go, select.go);
 //! - [`cmdline`]: the `KEY=VALUE` boot-parameter parser and its validation;
 //! - [`frames`]: the physical-frame bitmap the machine layer allocates from;
 //! - [`runq`]: the per-P lock-free run queue with work stealing;
@@ -22,6 +23,8 @@
 extern crate alloc;
 
 pub mod bench;
+#[cfg(all(any(test, feature = "sched"), not(loom)))]
+pub mod chan;
 pub mod cmdline;
 pub mod frames;
 pub mod runq;

@@ -198,6 +198,13 @@ pub struct G {
     pub(crate) parent: AtomicU64,
     /// The sleep timer (Go's `gp.timer`); only its own G arms it.
     pub(crate) timer: UnsafeCell<Timer>,
+    /// What woke the G from a channel wait (Go's `gp.param`): the address of
+    /// the sudog that fired, written by the waker before `goready`, read and
+    /// cleared by the G itself (`selectgo` learns which case won).
+    pub(crate) param: AtomicUsize,
+    /// A select of this G has been won by some case (Go's `gp.selectDone`):
+    /// the first waker CASes it to true; later wakers skip the G's sudogs.
+    pub(crate) select_done: AtomicBool,
 }
 
 // SAFETY: every field is atomic or reached under the protocol its doc names
@@ -225,6 +232,8 @@ impl G {
             trap: AtomicUsize::new(0),
             parent: AtomicU64::new(0),
             timer: UnsafeCell::new(Timer::new()),
+            param: AtomicUsize::new(0),
+            select_done: AtomicBool::new(false),
         }));
         ALLG.lock().push(g);
         g

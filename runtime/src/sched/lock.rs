@@ -75,6 +75,26 @@ impl<T> Lock<T> {
         None
     }
 
+    /// Go's `lock` without a guard, for code that holds a varying number of
+    /// locks (`selectgo` locks every channel of a select in address order).
+    /// Returns the interrupt state to give back to [`Lock::unlock_raw`].
+    pub(crate) fn lock_raw(&self) -> bool {
+        let guard = self.lock();
+        let irq = guard.irq;
+        core::mem::forget(guard);
+        irq
+    }
+
+    /// Releases a lock taken with [`Lock::lock_raw`] (Go's `unlock`).
+    ///
+    /// # Safety
+    /// This M holds the lock through `lock_raw`, `irq` is what that returned
+    /// (locks nested inside the first get `false`), and nested raw locks are
+    /// released in reverse order.
+    pub(crate) unsafe fn unlock_raw(&self, irq: bool) {
+        drop(LockGuard { lock: self, irq });
+    }
+
     /// Racy: true if somebody holds the lock (diagnostics).
     pub fn is_locked(&self) -> bool {
         self.locked.load(Ordering::Relaxed)

@@ -11,6 +11,7 @@
 //! | [`preempt`] | `preempt.go` | asynchronous preemption from the timer interrupt |
 //! | [`stw`] | `proc.go` | stop/start the world, `gomaxprocs(n)` at run time |
 //! | [`syscall`] | `proc.go` | blocking calls; a lasting one's P goes to a spare core |
+//! | [`sudog`] | `runtime2.go`, `chan.go` | a goroutine waiting on a channel or semaphore; wait queues |
 //! | [`waitgroup`] | `sync/waitgroup.go` | a WaitGroup that parks |
 //!
 //! The kernel calls [`init`] and [`start_main`] on the boot CPU and [`mstart`]
@@ -39,14 +40,15 @@ pub mod p;
 pub mod preempt;
 pub mod proc;
 pub mod stw;
+pub mod sudog;
 pub mod syscall;
 pub mod time;
 pub mod waitgroup;
 
 #[cfg(test)]
-mod mock;
+pub(crate) mod mock;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 

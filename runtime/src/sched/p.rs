@@ -134,6 +134,8 @@ pub(crate) enum Action {
     Gosched,
     /// Asynchronous preemption: like `Gosched`, counted.
     Preempt,
+    /// `goyield`: to the tail of this P's local queue.
+    Yield,
     /// `goexit`: the G is dead.
     Exit,
     /// `exitsyscall` found no P: queue the G, stop the M.

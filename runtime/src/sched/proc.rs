@@ -243,6 +243,10 @@ fn finish(m: &'static M, gp: &'static G, action: Action) {
             let mut sched = SCHED.lock();
             globrunqput(&mut sched, gp);
         }
+        Action::Yield => {
+            gp.cas_status(GStatus::Running, GStatus::Runnable);
+            runqput(m.p(), gp, false);
+        }
         Action::Exit => gdestroy(m, gp),
         Action::ExitSyscall => super::syscall::exitsyscall0(m, gp),
         Action::None => machine::throw(format_args!("schedule: goroutine {} switched back with no action", gp.goid())),
@@ -338,6 +342,29 @@ pub fn goready(gp: &'static G) {
 /// Go's `Gosched`: yields the CPU; the goroutine goes to the global queue.
 pub fn gosched() {
     mcall(Action::Gosched);
+}
+
+/// Go's `goyield`: like `gosched`, but the goroutine goes to the tail of
+/// this P's own queue, behind whatever it just readied (a semaphore's direct
+/// hand-off lets the woken waiter run at once).
+pub fn goyield() {
+    mcall(Action::Yield);
+}
+
+/// Go's `cheaprand`: a fast per-M pseudo-random number (select's poll order).
+pub fn cheaprand() -> u32 {
+    let _irq = IrqOff::new();
+    getm().fastrand()
+}
+
+/// The running goroutine; a fatal error on the scheduler stack (channel and
+/// semaphore operations block, so only a goroutine may call them).
+pub(crate) fn curg() -> &'static G {
+    let _irq = IrqOff::new();
+    match getm().curg() {
+        Some(g) => g,
+        None => machine::throw(format_args!("blocking operation on the scheduler stack")),
+    }
 }
 
 /// Go's `go` statement (`newproc`): starts `f` on a new goroutine, which runs

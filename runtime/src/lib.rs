@@ -12,10 +12,13 @@
 //! - [`cmdline`]: the `KEY=VALUE` boot-parameter parser and its validation;
 //! - [`frames`]: the physical-frame bitmap the machine layer allocates from;
 //! - [`runq`]: the per-P lock-free run queue with work stealing;
-//! - [`sched`]: the G/M/P scheduler, timers, preemption decisions, WaitGroup
+//! - [`sched`]: the G/M/P scheduler, timers, preemption decisions
 //!   (built with the `sched` feature, which the kernel enables, and under test);
+//! - [`sync`]: Mutex, RwLock, WaitGroup, Once, Cond, Semaphore on parking
+//!   semaphores (Go's sync package and sema.go);
 //! - [`symtab`]: the compact symbol table the kernel uses to symbolize backtraces
 //!   (written on the host from the kernel ELF, read by the kernel);
+//! - [`time`]: channel timers: Timer, After, AfterFunc, Ticker (Go's time package);
 //! - [`timers`]: the per-P 4-ary timer heap ordered by deadline;
 //! - [`walltime`]: civil time to Unix time, for the wall clock.
 #![cfg_attr(not(test), no_std)]
@@ -31,5 +34,9 @@ pub mod runq;
 #[cfg(all(any(test, feature = "sched"), not(loom)))]
 pub mod sched;
 pub mod symtab;
+#[cfg(all(any(test, feature = "sched"), not(loom)))]
+pub mod sync;
+#[cfg(all(any(test, feature = "sched"), not(loom)))]
+pub mod time;
 pub mod timers;
 pub mod walltime;

@@ -345,7 +345,7 @@ pub(crate) unsafe fn chansend(c: &HChan, ep: *const u8, block: bool) -> bool {
         return false;
     }
     let gp = curg();
-    let mut sg = Sudog::new(gp, ep as *mut u8, c as *const HChan as *const ());
+    let mut sg = Sudog::new(gp, ep as *mut u8);
     let sgp: *mut Sudog = &mut sg;
     gp.param.store(0, Ordering::Relaxed);
     // SAFETY: lock held; `sg` lives in this frame until we are woken.
@@ -400,7 +400,7 @@ pub(crate) unsafe fn chanrecv(c: &HChan, ep: *mut u8, block: bool) -> (bool, boo
         return (false, false);
     }
     let gp = curg();
-    let mut sg = Sudog::new(gp, ep, c as *const HChan as *const ());
+    let mut sg = Sudog::new(gp, ep);
     let sgp: *mut Sudog = &mut sg;
     gp.param.store(0, Ordering::Relaxed);
     // SAFETY: lock held; `sg` lives in this frame until we are woken.

@@ -75,14 +75,7 @@ pub struct Case<'a> {
 
 impl Case<'_> {
     fn new(c: *const HChan, dir: Dir, elem: *mut u8, done: *mut bool) -> Self {
-        Case {
-            c,
-            dir,
-            elem,
-            done,
-            sg: UnsafeCell::new(Sudog::new(ptr::null(), elem, c as *const ())),
-            _slot: PhantomData,
-        }
+        Case { c, dir, elem, done, sg: UnsafeCell::new(Sudog::new(ptr::null(), elem)), _slot: PhantomData }
     }
 
     fn chan(&self) -> &HChan {
@@ -202,7 +195,7 @@ fn selectgo_slices(cases: &mut [Case<'_>], pollorder: &mut [u16], lockorder: &mu
         let unlock = || selunlock(cases, lockorder, irq);
         match cas.dir {
             Dir::Recv => {
-                // SAFETY (all three): every channel of the select is locked.
+                // SAFETY: every channel of the select is locked.
                 if let Some(sg) = unsafe { c.sendq.dequeue() } {
                     cas.moved();
                     // SAFETY: a waiting sender; `elem` is this case's slot.
@@ -257,7 +250,7 @@ fn selectgo_slices(cases: &mut [Case<'_>], pollorder: &mut [u16], lockorder: &mu
         let sg = cas.sg.get();
         // SAFETY: the sudog is ours and on no queue; the channel is locked.
         unsafe {
-            *sg = Sudog::new(gp, cas.elem, cas.c as *const ());
+            *sg = Sudog::new(gp, cas.elem);
             (*sg).is_select = true;
             match cas.dir {
                 Dir::Send => cas.chan().sendq.enqueue(sg),

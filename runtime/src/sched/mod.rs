@@ -12,7 +12,6 @@
 //! | [`stw`] | `proc.go` | stop/start the world, `gomaxprocs(n)` at run time |
 //! | [`syscall`] | `proc.go` | blocking calls; a lasting one's P goes to a spare core |
 //! | [`sudog`] | `runtime2.go`, `chan.go` | a goroutine waiting on a channel or semaphore; wait queues |
-//! | [`waitgroup`] | `sync/waitgroup.go` | a WaitGroup that parks |
 //!
 //! The kernel calls [`init`] and [`start_main`] on the boot CPU and [`mstart`]
 //! on every other CPU; from then on every CPU is an M looking for a P and a G.
@@ -43,7 +42,6 @@ pub mod stw;
 pub mod sudog;
 pub mod syscall;
 pub mod time;
-pub mod waitgroup;
 
 #[cfg(test)]
 pub(crate) mod mock;
@@ -52,6 +50,8 @@ pub(crate) mod tests;
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+/// `sync.WaitGroup` lives in [`crate::sync`]; the scheduler's users find it here too.
+pub use crate::sync::WaitGroup;
 pub use g::{for_each_g, GStatus, WaitReason, G};
 pub use lock::Lock;
 pub use preempt::PreemptOff;
@@ -61,7 +61,6 @@ pub use proc::{
 pub use stw::{gomaxprocs, start_the_world, stop_the_world};
 pub use syscall::blocking;
 pub use time::sleep;
-pub use waitgroup::WaitGroup;
 
 static NETPOLL: AtomicUsize = AtomicUsize::new(0);
 

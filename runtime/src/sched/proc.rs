@@ -357,6 +357,39 @@ pub fn cheaprand() -> u32 {
     getm().fastrand()
 }
 
+/// Whether the caller is a goroutine that may give up its P now (no runtime
+/// locks held): a semaphore's direct hand-off yields only then.
+pub(crate) fn may_yield() -> bool {
+    let _irq = IrqOff::new();
+    let m = getm();
+    m.locks() == 0 && m.curg().is_some()
+}
+
+/// Go's `sync_runtime_canSpin`: a contended `sync.Mutex` may spin a little
+/// (iteration `iter` of at most 4) only on a multicore machine with
+/// GOMAXPROCS > 1, another P running, and nothing else queued on this P.
+pub fn sync_can_spin(iter: u32) -> bool {
+    if iter >= 4 || machine::ncpu() <= 1 {
+        return false;
+    }
+    let procs = GOMAXPROCS.load(Ordering::Relaxed) as u32;
+    if procs <= NPIDLE.load(Ordering::Relaxed) + NMSPINNING.load(Ordering::Relaxed) + 1 {
+        return false;
+    }
+    let _irq = IrqOff::new();
+    let m = getm();
+    let pp = m.p.load(Ordering::Relaxed);
+    // SAFETY: Ps are never freed.
+    !pp.is_null() && unsafe { (*pp).runq.is_empty() }
+}
+
+/// Go's `sync_runtime_doSpin`: `procyield(30)`.
+pub fn sync_do_spin() {
+    for _ in 0..30 {
+        core::hint::spin_loop();
+    }
+}
+
 /// The running goroutine; a fatal error on the scheduler stack (channel and
 /// semaphore operations block, so only a goroutine may call them).
 pub(crate) fn curg() -> &'static G {

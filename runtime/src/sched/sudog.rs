@@ -43,8 +43,6 @@ pub struct Sudog {
     /// The value slot in the waiting G's frame: the value to send, or where
     /// to put the value received (null: nothing to copy).
     pub(crate) elem: *mut u8,
-    /// The channel this sudog waits on (select uses it to unlink itself).
-    pub(crate) c: *const (),
     /// Part of a select: wakes its G only by winning `g.select_done`.
     pub(crate) is_select: bool,
     /// Set by the waker: true if a value was exchanged, false if a close woke the G.
@@ -56,8 +54,8 @@ pub struct Sudog {
 
 impl Sudog {
     /// A sudog for the goroutine `g`, on no queue.
-    pub(crate) const fn new(g: *const G, elem: *mut u8, c: *const ()) -> Sudog {
-        Sudog { g, next: ptr::null_mut(), prev: ptr::null_mut(), elem, c, is_select: false, success: false, ticket: 0 }
+    pub(crate) const fn new(g: *const G, elem: *mut u8) -> Sudog {
+        Sudog { g, next: ptr::null_mut(), prev: ptr::null_mut(), elem, is_select: false, success: false, ticket: 0 }
     }
 
     /// The waiting goroutine.
@@ -227,7 +225,13 @@ mod tests {
     use super::*;
 
     fn sudogs(n: usize) -> Vec<Sudog> {
-        (0..n).map(|i| Sudog::new(ptr::null(), ptr::null_mut(), i as *const ())).collect()
+        (0..n)
+            .map(|i| {
+                let mut sg = Sudog::new(ptr::null(), ptr::null_mut());
+                sg.ticket = i as u32;
+                sg
+            })
+            .collect()
     }
 
     fn drain(q: &WaitQ) -> Vec<usize> {
@@ -236,7 +240,7 @@ mod tests {
         // outlive it.
         while let Some(sg) = unsafe { q.dequeue() } {
             // SAFETY: as above.
-            out.push(unsafe { (*sg).c } as usize);
+            out.push(unsafe { (*sg).ticket } as usize);
         }
         out
     }
@@ -281,7 +285,7 @@ mod tests {
             unsafe { q.enqueue(sg) };
         }
         // SAFETY: as above.
-        let got = unsafe { q.take_first(|sg| (*sg).c as usize == 2) }.unwrap();
+        let got = unsafe { q.take_first(|sg| (*sg).ticket == 2) }.unwrap();
         assert_eq!(got, p[2]);
         // SAFETY: as above.
         assert!(unsafe { q.take_first(|_| false) }.is_none());

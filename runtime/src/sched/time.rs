@@ -16,7 +16,11 @@
 //! 3. a stopped M arms its timer for the earliest timer of any idle P
 //!    (tickless idle) and, when it fires, takes an idle P to run them;
 //! 4. a timer function runs with the heap's lock released (it may ready a
-//!    goroutine, which takes the scheduler's locks).
+//!    goroutine, which takes the scheduler's locks);
+//! 5. a timer added to the running P's heap ahead of the CPU's one-shot
+//!    deadline brings that deadline forward: the goroutine is preempted when
+//!    the timer is due, so a busy CPU does not delay its own timers by a
+//!    whole slice.
 //!
 //! A timer's memory must stay put while it is in a heap: the heap holds raw
 //! pointers ([`TimerRef`]). `sleep` uses the timer embedded in the G (Go's
@@ -25,29 +29,44 @@
 //! ## Invariants
 //! - `Timer::pp` is the P id + 1 whose heap holds the timer, 0 when in none;
 //!   `Timer::index` is its heap slot while there. Both change only under that
-//!   P's `timers` lock.
+//!   P's `timers` lock; `del_timer` reads `pp` without it to find the lock,
+//!   then re-checks under it.
+//! - A timer function gets the `seq` its timer was armed with; the owner of
+//!   a stoppable timer (`crate::time`) bumps its own sequence number on every
+//!   stop and reset, so a function already popped when the owner looked can
+//!   tell it is stale (Go 1.23's guarantee: no value after `Stop` returns).
 //! - `P::timer0_when` equals the heap's earliest deadline (0: empty) whenever
 //!   the lock is released.
-use core::sync::atomic::Ordering;
+use core::ptr;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::g::{WaitReason, G};
-use super::machine;
+use super::machine::{self, IrqOff};
 use super::p::{PStatus, P};
 use super::proc::{self, GOMAXPROCS};
 use crate::timers::HeapItem;
 
-/// A one-shot timer: at `when`, `f(arg)` runs on some M's scheduler stack.
+/// What a timer runs: `f(arg, seq)`, with the `seq` it was armed with.
+pub type TimerFn = fn(usize, u64);
+
+/// A one-shot timer: at `when`, `f(arg, seq)` runs on some M's scheduler stack.
 pub struct Timer {
     pub(crate) when: u64,
-    f: fn(usize),
+    f: TimerFn,
     arg: usize,
+    /// The owner's arming sequence number, handed back to `f` (Go 1.23's
+    /// `seq`): a function that runs after its timer was stopped or reset
+    /// (it was already popped when the owner looked) recognizes itself as stale.
+    seq: u64,
     index: usize,
-    pp: usize,
+    /// P id + 1 of the heap holding the timer, 0 in none. Written under that
+    /// P's timer lock; read without it by `del_timer` to find the lock.
+    pp: AtomicUsize,
 }
 
 impl Timer {
     pub const fn new() -> Timer {
-        Timer { when: 0, f: |_| {}, arg: 0, index: 0, pp: 0 }
+        Timer { when: 0, f: |_, _| {}, arg: 0, seq: 0, index: 0, pp: AtomicUsize::new(0) }
     }
 }
 
@@ -75,23 +94,75 @@ impl HeapItem for TimerRef {
     }
 }
 
-/// Adds `t` (pinned, in no heap) to `pp`'s heap to fire `f(arg)` at `when`
-/// (Go's `addtimer`/`doaddtimer`).
+/// Adds `t` (pinned, in no heap) to `pp`'s heap to fire `f(arg, seq)` at
+/// `when` (Go's `addtimer`/`doaddtimer`). If `pp` is this M's P and the
+/// timer is due before the CPU's one-shot timer, the CPU timer is brought
+/// forward, so a running goroutine is interrupted for it (as the scheduler
+/// runs timers only when it is entered).
 ///
 /// # Safety
 /// `t` must stay valid and unmoved until it has fired or been deleted.
-pub(crate) unsafe fn add_timer(pp: &'static P, t: *mut Timer, when: u64, f: fn(usize), arg: usize) {
+pub(crate) unsafe fn add_timer(pp: &'static P, t: *mut Timer, when: u64, f: TimerFn, arg: usize, seq: u64) {
     let mut heap = pp.timers.lock();
     // SAFETY: the caller pins `t`; it is in no heap, so no one else touches it.
     unsafe {
-        debug_assert_eq!((*t).pp, 0, "add_timer: timer already in a heap");
+        debug_assert_eq!((*t).pp.load(Ordering::Relaxed), 0, "add_timer: timer already in a heap");
         (*t).when = when;
         (*t).f = f;
         (*t).arg = arg;
-        (*t).pp = pp.id + 1;
+        (*t).seq = seq;
+        (*t).pp.store(pp.id + 1, Ordering::Relaxed);
     }
     heap.push(TimerRef(t));
-    pp.timer0_when.store(heap.earliest().unwrap_or(0), Ordering::Release);
+    let earliest = heap.earliest().unwrap_or(0);
+    pp.timer0_when.store(earliest, Ordering::Release);
+    // Interrupts are off (the heap lock): this M is stable.
+    let m = proc::getm();
+    if earliest == when && ptr::eq(m.p.load(Ordering::Relaxed), pp) && m.curg().is_some() {
+        let armed = m.armed.load(Ordering::Relaxed);
+        if armed == 0 || when < armed {
+            super::preempt::arm(m, when);
+        }
+    }
+}
+
+/// Adds `t` to the calling M's P (see [`add_timer`]).
+///
+/// # Safety
+/// As for [`add_timer`].
+pub(crate) unsafe fn add_timer_here(t: *mut Timer, when: u64, f: TimerFn, arg: usize, seq: u64) {
+    let _irq = IrqOff::new();
+    let pp = proc::getm().p();
+    // SAFETY: forwarded.
+    unsafe { add_timer(pp, t, when, f, arg, seq) }
+}
+
+/// Takes `t` out of whichever heap holds it (Go's `deltimer`); false if it
+/// is in none (it fired, is firing, or was never added).
+///
+/// # Safety
+/// `t` is a live timer (pinned while in a heap).
+pub(crate) unsafe fn del_timer(t: *mut Timer) -> bool {
+    loop {
+        // SAFETY: per the contract; `pp` is atomic.
+        let id = unsafe { (*t).pp.load(Ordering::Acquire) };
+        if id == 0 {
+            return false;
+        }
+        let pp = proc::allp_get(id - 1);
+        let mut heap = pp.timers.lock();
+        // SAFETY: under the heap lock that guards the timer while it is here.
+        unsafe {
+            if (*t).pp.load(Ordering::Relaxed) != id {
+                continue; // moved by a gomaxprocs change meanwhile: look again
+            }
+            let TimerRef(got) = heap.remove((*t).index);
+            debug_assert!(ptr::eq(got, t), "del_timer: heap index out of date");
+            (*t).pp.store(0, Ordering::Release);
+        }
+        pp.timer0_when.store(heap.earliest().unwrap_or(0), Ordering::Release);
+        return true;
+    }
 }
 
 /// Go's `checkTimers`: runs `pp`'s timers due at `now`; true if any ran.
@@ -110,12 +181,12 @@ pub(crate) fn check_timers(pp: &'static P, now: u64) -> bool {
         pp.timer0_when.store(heap.earliest().unwrap_or(0), Ordering::Release);
         // SAFETY: the timer was in the heap, so it is pinned; it just left
         // the heap under the lock we hold.
-        let (f, arg) = unsafe {
-            (*t).pp = 0;
-            ((*t).f, (*t).arg)
+        let (f, arg, seq) = unsafe {
+            (*t).pp.store(0, Ordering::Release);
+            ((*t).f, (*t).arg, (*t).seq)
         };
         drop(heap);
-        f(arg);
+        f(arg, seq);
         ran = true;
     }
 }
@@ -127,9 +198,9 @@ pub(crate) fn move_timers(from: &'static P, to: &'static P) {
         // SAFETY: the timer was in `from`'s heap, so it is pinned; it just
         // left that heap, so resetting its owner is ours to do.
         unsafe {
-            (*t).pp = 0;
-            let (when, f, arg) = ((*t).when, (*t).f, (*t).arg);
-            add_timer(to, t, when, f, arg);
+            (*t).pp.store(0, Ordering::Release);
+            let (when, f, arg, seq) = ((*t).when, (*t).f, (*t).arg, (*t).seq);
+            add_timer(to, t, when, f, arg, seq);
         }
     }
     from.timer0_when.store(0, Ordering::Release);
@@ -153,7 +224,7 @@ pub(crate) fn any_timers() -> bool {
     (0..GOMAXPROCS.load(Ordering::Acquire)).any(|id| proc::allp_get(id).timer0_when.load(Ordering::Acquire) != 0)
 }
 
-fn goready_timer(arg: usize) {
+fn goready_timer(arg: usize, _seq: u64) {
     // SAFETY: `sleep` passes its own G, which is never freed.
     proc::goready(unsafe { &*(arg as *const G) });
 }
@@ -170,7 +241,7 @@ pub fn sleep(ns: u64) {
         let pp = proc::getm().p();
         // SAFETY: the G's own timer: Gs are never freed, and only its G arms it
         // (the G is parked until the timer fires, so it cannot re-arm it).
-        unsafe { add_timer(pp, gp.timer.get(), when, goready_timer, gp as *const G as usize) };
+        unsafe { add_timer(pp, gp.timer.get(), when, goready_timer, gp as *const G as usize, 0) };
         true
     });
 }

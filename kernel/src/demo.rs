@@ -8,11 +8,12 @@
 //! - `steal`: one goroutine spawns a burst of work on its own P; with
 //!   `GODEBUG=schedtrace=100` the trace shows idle Ps waking up and stealing
 //!   it (the demo turns the trace on itself if it is off).
-//!
-//! The prime sieve arrives with channels.
+//! - `sieve`: the concurrent prime sieve from Go's tour and test/chan: a
+//!   chain of filter goroutines connected by channels, one per prime found.
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use runtime::chan::Chan;
 use runtime::sched::{self, WaitGroup};
 
 use crate::arch::{self, percpu};
@@ -32,6 +33,7 @@ pub fn run(name: &str) -> bool {
         "tasks" => tasks(),
         "hog" => hog(),
         "steal" => steal(),
+        "sieve" => sieve(),
         _ => unreachable!("demo names are validated by the parameter table"),
     }
 }
@@ -114,4 +116,47 @@ fn steal() -> bool {
     }
     println!("steal: done; the per-P 'stolen' counters show the other Ps took work");
     true
+}
+
+/// Go's concurrent prime sieve: `generate` sends 2, 3, 4, ...; each prime
+/// found starts a `filter` goroutine that drops its multiples.
+fn sieve() -> bool {
+    const N: usize = 100;
+    fn generate(ch: Chan<u64>) {
+        for i in 2.. {
+            ch.send(i);
+        }
+    }
+    fn filter(input: Chan<u64>, output: Chan<u64>, prime: u64) {
+        loop {
+            let i = input.recv().expect("the sieve never closes its channels");
+            if i % prime != 0 {
+                output.send(i);
+            }
+        }
+    }
+    let t0 = arch::nanotime();
+    let mut ch = Chan::new(0);
+    let gen = ch.clone();
+    sched::go(move || generate(gen));
+    let mut primes = alloc::vec::Vec::with_capacity(N);
+    for _ in 0..N {
+        let prime = ch.recv().expect("open");
+        primes.push(prime);
+        let next = Chan::new(0);
+        let (input, output) = (ch, next.clone());
+        sched::go(move || filter(input, output, prime));
+        ch = next;
+    }
+    for row in primes.chunks(10) {
+        let line: alloc::vec::Vec<alloc::string::String> = row.iter().map(|p| alloc::format!("{p:4}")).collect();
+        println!("{}", line.join(" "));
+    }
+    println!(
+        "sieve: the first {N} primes through {} goroutines in {} ms; the last is {}",
+        sched::num_goroutine(),
+        (arch::nanotime() - t0) / 1_000_000,
+        primes[N - 1]
+    );
+    primes[N - 1] == 541
 }

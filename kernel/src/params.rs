@@ -38,6 +38,12 @@ pub const TESTS: &[&str] = &[
     "gomaxprocs",
     "parked",
     "blocking",
+    "memmodel",
+    "chanstress",
+    "timerlate",
+    "mutexmisuse",
+    "rwmisuse",
+    "wgnegative",
 ];
 
 pub const SPECS: &[Spec] = &[

@@ -25,6 +25,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use crate::arch::{self, apic, percpu, smp};
 use crate::println;
 
+mod chan;
 mod sched;
 mod stacks;
 
@@ -65,7 +66,7 @@ pub fn run_machine(name: &str) -> Option<bool> {
 
 /// Runs goroutine test `name` in the main goroutine; true means pass.
 pub fn run(name: &str) -> bool {
-    sched::run(name)
+    chan::run(name).unwrap_or_else(|| sched::run(name))
 }
 
 /// Runs `f(cpu)` on every online CPU in turn (CPU 0 directly); returns how many

@@ -10,6 +10,9 @@
 //!   it (the demo turns the trace on itself if it is off).
 //! - `sieve`: the concurrent prime sieve from Go's tour and test/chan: a
 //!   chain of filter goroutines connected by channels, one per prime found.
+//! - `prodcons`: producers and consumers with select and timeouts: fast and
+//!   slow producers feed a buffered channel, consumers select between it, a
+//!   quit channel and a timeout, and a ticker prints progress.
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -34,6 +37,7 @@ pub fn run(name: &str) -> bool {
         "hog" => hog(),
         "steal" => steal(),
         "sieve" => sieve(),
+        "prodcons" => prodcons(),
         _ => unreachable!("demo names are validated by the parameter table"),
     }
 }
@@ -130,7 +134,7 @@ fn sieve() -> bool {
     fn filter(input: Chan<u64>, output: Chan<u64>, prime: u64) {
         loop {
             let i = input.recv().expect("the sieve never closes its channels");
-            if i % prime != 0 {
+            if !i.is_multiple_of(prime) {
                 output.send(i);
             }
         }
@@ -159,4 +163,78 @@ fn sieve() -> bool {
         primes[N - 1]
     );
     primes[N - 1] == 541
+}
+
+/// Producers and consumers with select and timeouts: three producers at
+/// different speeds feed a buffered channel; two consumers select between
+/// it, a quit channel and a 30 ms timeout; a ticker reports progress; after
+/// the producers finish, closing `quit` stops the consumers.
+fn prodcons() -> bool {
+    use runtime::select;
+    use runtime::time::{after, Ticker};
+    const PER: u64 = 20;
+    let jobs = Chan::<(u64, u64)>::new(4);
+    let quit = Chan::<()>::new(0);
+    let totals = Chan::<(u64, u64, u64)>::new(2);
+    let producers = Arc::new(WaitGroup::new());
+    for (p, pause_ms) in [(1u64, 5u64), (2, 12), (3, 40)] {
+        let jobs = jobs.clone();
+        producers.go(move || {
+            for i in 0..PER {
+                jobs.send((p, i));
+                sched::sleep(pause_ms * 1_000_000);
+            }
+            println!("producer {p}: sent {PER} jobs, one every {pause_ms} ms");
+        });
+    }
+    for c in 1..=2u64 {
+        let (jobs, quit, totals) = (jobs.clone(), quit.clone(), totals.clone());
+        sched::go(move || {
+            let (mut got, mut sum, mut timeouts) = (0, 0, 0);
+            loop {
+                select! {
+                    recv(jobs) -> job => {
+                        let (p, i) = job.expect("jobs is never closed");
+                        got += 1;
+                        sum += p * 100 + i;
+                    },
+                    recv(quit) -> _closed => break,
+                    recv(after(30_000_000)) -> _t => {
+                        timeouts += 1;
+                        println!("consumer {c}: no job for 30 ms");
+                    },
+                }
+            }
+            totals.send((got, sum, timeouts));
+        });
+    }
+    let ticker = Ticker::new(100_000_000);
+    let done = Chan::<()>::new(0);
+    let done2 = done.clone();
+    sched::go(move || {
+        producers.wait();
+        done2.close();
+    });
+    let t0 = arch::nanotime();
+    loop {
+        select! {
+            recv(ticker.c) -> _t => println!("tick: {} ms, {} jobs queued", (arch::nanotime() - t0) / 1_000_000, jobs.len()),
+            recv(done) -> _closed => break,
+        }
+    }
+    ticker.stop();
+    while !jobs.is_empty() {
+        sched::sleep(1_000_000);
+    }
+    quit.close();
+    let (mut got, mut sum) = (0, 0);
+    for c in 1..=2 {
+        let (g, s, t) = totals.recv().expect("open");
+        println!("consumer {c}: {g} jobs, {t} timeouts");
+        got += g;
+        sum += s;
+    }
+    let want: u64 = (1..=3).map(|p| (0..PER).map(|i| p * 100 + i).sum::<u64>()).sum();
+    println!("prodcons: {got} of {} jobs consumed, checksum {}", 3 * PER, if sum == want { "ok" } else { "WRONG" });
+    got == 3 * PER && sum == want
 }

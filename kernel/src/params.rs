@@ -10,7 +10,7 @@ use runtime::cmdline::{self, Kind, Params, Spec};
 use crate::arch;
 
 /// Demos (`demo=`), run when no `test=` is given.
-pub const DEMOS: &[&str] = &["hello", "tasks", "hog", "steal", "sieve"];
+pub const DEMOS: &[&str] = &["hello", "tasks", "hog", "steal", "sieve", "prodcons"];
 /// Scenario tests (`test=`), run by the QEMU integration tests.
 pub const TESTS: &[&str] = &[
     "boot",

@@ -66,3 +66,12 @@ fn demo_sieve_prints_the_first_100_primes() {
     expect_line(&out, "   2    3    5    7   11   13   17   19   23   29");
     expect_line(&out, "the last is 541");
 }
+
+#[test]
+fn demo_prodcons_consumes_every_job() {
+    let out = boot(2, Firmware::Bios, "demo=prodcons");
+    expect_verdict(&out, Verdict::Pass);
+    expect_line(&out, "prodcons: 60 of 60 jobs consumed, checksum ok");
+    expect_line(&out, "tick: ");
+    expect_line(&out, "no job for 30 ms");
+}

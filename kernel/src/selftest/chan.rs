@@ -67,7 +67,8 @@ const ROUNDS: u64 = 2000;
 
 /// Go's memory model, one rule at a time (https://go.dev/ref/mem).
 fn memmodel() -> bool {
-    let rules: [(&str, fn() -> u64); 6] = [
+    type Rule = (&'static str, fn() -> u64);
+    let rules: [Rule; 6] = [
         ("a send happens before the matching receive completes", send_before_receive),
         ("a receive from an unbuffered channel happens before the send completes", receive_before_unbuffered_send),
         ("closing a channel happens before a receive that returns because it is closed", close_before_receive),

@@ -216,8 +216,8 @@ fn chanstress() -> bool {
             for i in 0..PER {
                 // Each producer alternates at random between the channels,
                 // and between a plain send and a select with a timeout.
-                let out = if rng.next() % 2 == 0 { &b } else { &u };
-                if rng.next() % 4 == 0 {
+                let out = if rng.next().is_multiple_of(2) { &b } else { &u };
+                if rng.next().is_multiple_of(4) {
                     // On a timeout the select drops its value: send it again.
                     while !select! {
                         send(out, (p, i)) => true,

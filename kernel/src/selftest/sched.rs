@@ -13,7 +13,7 @@
 //! | `goverflow` | recursion past the reservation: `fatal error: stack overflow` naming the goroutine |
 //! | `deadlock` | every goroutine blocked: Go's deadlock error and a goroutine dump |
 //! | `gomaxprocs` | GOMAXPROCS changed at run time (stop the world, resize) while goroutines run: only the live Ps run goroutines, nothing is lost |
-//! | `parked` | memory per goroutine parked on a WaitGroup (stack pages, page tables, heap) |
+//! | `parked` | memory per goroutine blocked on a channel receive (stack pages, page tables, heap) |
 //! | `blocking` | with GOMAXPROCS=1, a goroutine blocked in `blocking(..)` loses its P to a spare core, where the others keep running |
 //! | `ctrlquit` | Ctrl+\ on the console prints the goroutine dump; the program goes on |
 use alloc::sync::Arc;
@@ -501,8 +501,8 @@ fn gomaxprocs_resize() -> bool {
 /// blocked on one WaitGroup. Go 1.27: about 2.75 KB with 1M goroutines.
 fn parked() -> bool {
     const N: usize = 20_000;
-    let gate = Arc::new(WaitGroup::new());
-    gate.add(1);
+    // As in Go's measurement: goroutines blocked receiving on a channel.
+    let gate = runtime::chan::Chan::<()>::new(0);
     let started = Arc::new(WaitGroup::new());
     started.add(N as i64);
     let frames0 = crate::arch::memory::free_frames();
@@ -511,14 +511,14 @@ fn parked() -> bool {
         let (gate, started) = (gate.clone(), started.clone());
         sched::go(move || {
             started.done();
-            gate.wait();
+            gate.recv();
         });
     }
     started.wait();
     let parked = || {
         let mut n = 0;
         sched::for_each_g(|g| {
-            n += usize::from(g.status() == sched::GStatus::Waiting(sched::WaitReason::SyncWaitGroupWait))
+            n += usize::from(g.status() == sched::GStatus::Waiting(sched::WaitReason::ChanReceive))
         });
         n
     };
@@ -528,9 +528,9 @@ fn parked() -> bool {
     let frames = frames0 - crate::arch::memory::free_frames();
     let heap = crate::arch::heap::stats().0 - heap0;
     let per_g = (frames as usize * 4096 + heap) / N;
-    gate.done();
+    gate.close();
     println!(
-        "parked: {N} goroutines blocked on a WaitGroup: {per_g} bytes each ({} B of frames for stacks and page tables, {} B of heap)",
+        "parked: {N} goroutines blocked on a channel: {per_g} bytes each ({} B of frames for stacks and page tables, {} B of heap)",
         frames as usize * 4096 / N,
         heap / N
     );

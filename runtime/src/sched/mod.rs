@@ -6,7 +6,9 @@
 //! | [`lock`] | `lock_futex.go` | the runtime spinlock (interrupts off, `m.locks`) |
 //! | [`g`] | `runtime2.go` | G, its states and transitions, `allg`, G queues |
 //! | [`p`] | `runtime2.go` | P and M |
-//! | [`proc`] | `proc.go` | schedule, find_runnable, steal, park/ready, idle Ms |
+//! | [`proc`] | `proc.go` | schedule, find_runnable, steal, park/ready |
+//! | [`idle`] | `proc.go` | idle Ps and Ms: startm, wakep, stopm, handoffp |
+//! | [`lockosthread`] | `proc.go` | `lock_os_thread`: a goroutine wired to its M |
 //! | [`time`] | `time.go` | per-P timer heaps, `sleep` |
 //! | [`preempt`] | `preempt.go` | asynchronous preemption from the timer interrupt |
 //! | [`stw`] | `proc.go` | stop/start the world, `gomaxprocs(n)` at run time |
@@ -33,7 +35,9 @@
 //! - the GC: [`g::for_each_g`] enumerates every G with its stack bounds and,
 //!   when preempted, its interrupt frame ([`G::trap_frame`]).
 pub mod g;
+pub mod idle;
 pub mod lock;
+pub mod lockosthread;
 pub mod machine;
 pub mod p;
 pub mod preempt;
@@ -51,11 +55,11 @@ mod tests;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 pub use g::{for_each_g, GStatus, WaitReason, G};
+pub use idle::wakep;
 pub use lock::Lock;
+pub use lockosthread::{lock_os_thread, locked_os_thread, unlock_os_thread};
 pub use preempt::PreemptOff;
-pub use proc::{
-    getg, go, goexit, gomaxprocs_now, gopark, goready, gosched, init, mstart, num_goroutine, start_main, wakep,
-};
+pub use proc::{getg, go, goexit, gomaxprocs_now, gopark, goready, gosched, init, mstart, num_goroutine, start_main};
 pub use stw::{gomaxprocs, start_the_world, stop_the_world};
 pub use syscall::blocking;
 pub use time::sleep;

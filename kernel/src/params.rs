@@ -38,6 +38,8 @@ pub const TESTS: &[&str] = &[
     "gomaxprocs",
     "parked",
     "blocking",
+    "lockosthread",
+    "lockdeadlock",
 ];
 
 pub const SPECS: &[Spec] = &[

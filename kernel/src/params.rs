@@ -40,6 +40,7 @@ pub const TESTS: &[&str] = &[
     "blocking",
     "lockosthread",
     "lockdeadlock",
+    "forcegc",
 ];
 
 pub const SPECS: &[Spec] = &[

@@ -216,5 +216,17 @@ fn deadlock_is_reported_with_locked_goroutines() {
     expect_verdict(&out, Verdict::Fail);
     expect_line(&out, "fatal error: all goroutines are asleep - deadlock!");
     expect_line(&out, "goroutine 1 [sync.WaitGroup.Wait]:");
-    expect_line(&out, "goroutine 2 [sync.WaitGroup.Wait]:");
+    expect_line(&out, "goroutine 2 [force gc (idle)]:");
+    expect_line(&out, "goroutine 3 [sync.WaitGroup.Wait]:");
+}
+
+#[test]
+fn sysmon_forces_a_gc_once_per_period() {
+    let out = boot(4, Firmware::Bios, "test=forcegc");
+    expect_verdict(&out, Verdict::Pass);
+    let line = find_line(&out, "forcegc: period 50 ms, goroutines ran 500 ms: hook ran ").unwrap();
+    let calls = number_after(line, "hook ran ");
+    assert!((5..=10).contains(&calls), "{line}");
+    assert!(number_after(line, "times, ") >= 50, "a forced GC came sooner than the period: {line}");
+    assert!(line.ends_with("parked as \"force gc (idle)\": true; counted in num_goroutine: false"), "{line}");
 }

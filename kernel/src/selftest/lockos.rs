@@ -21,8 +21,8 @@
 //! workers used its CPU (with GOMAXPROCS=1 the one P need not move: only the
 //! latter is required).
 //!
-//! `test=lockdeadlock`: every goroutine blocked, two of them locked: the
-//! deadlock is still reported.
+//! `test=lockdeadlock`: every goroutine blocked, two of them locked, the
+//! forced-GC helper parked: the deadlock is still reported.
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -202,9 +202,13 @@ pub fn lockosthread() -> bool {
 }
 
 /// `test=lockdeadlock`: every goroutine blocked, two of them locked to their
-/// CPUs (whose Ms wait in `stoplockedm`, counted in `nmidlelocked`): Go's
-/// deadlock error must still come.
+/// CPUs (whose Ms wait in `stoplockedm`, counted in `nmidlelocked`), and the
+/// forced-GC helper parked with a 20 ms period: Go's deadlock error must
+/// still come.
 pub fn lockdeadlock() -> bool {
+    // The forced-GC helper, parked between runs, must not hide the deadlock.
+    sched::set_forcegc_period(20_000_000);
+    sched::set_forcegc_hook(|| {});
     let wg = Arc::new(WaitGroup::new());
     wg.add(1);
     let wg2 = wg.clone();

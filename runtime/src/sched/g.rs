@@ -65,10 +65,12 @@ pub enum WaitReason {
     SyncCondWait,
     Semacquire,
     LockedM,
+    /// The forced-GC helper, parked until sysmon's check readies it.
+    ForceGCIdle,
     Test,
 }
 
-const REASONS: [WaitReason; 16] = [
+const REASONS: [WaitReason; 17] = [
     WaitReason::Zero,
     WaitReason::Sleep,
     WaitReason::ChanReceive,
@@ -84,6 +86,7 @@ const REASONS: [WaitReason; 16] = [
     WaitReason::SyncCondWait,
     WaitReason::Semacquire,
     WaitReason::LockedM,
+    WaitReason::ForceGCIdle,
     WaitReason::Test,
 ];
 
@@ -106,6 +109,7 @@ impl WaitReason {
             WaitReason::SyncCondWait => "sync.Cond.Wait",
             WaitReason::Semacquire => "semacquire",
             WaitReason::LockedM => "locked to thread",
+            WaitReason::ForceGCIdle => "force gc (idle)",
             WaitReason::Test => "test wait",
         }
     }

@@ -168,6 +168,7 @@ pub(crate) fn park_m(m: &'static M) {
         super::preempt::arm(m, deadline);
         machine::halt();
         machine::irq_restore(irq);
+        super::forcegc::check(machine::nanotime()); // sysmon's forced-GC trigger
         if deadline != 0 && machine::nanotime() >= deadline && !m.wakeup.load(Ordering::Acquire) {
             // An idle P's timer is due: take a P and look (find_runnable runs
             // every P's due timers when it steals).

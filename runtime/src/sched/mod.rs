@@ -13,6 +13,7 @@
 //! | [`preempt`] | `preempt.go` | asynchronous preemption from the timer interrupt |
 //! | [`stw`] | `proc.go` | stop/start the world, `gomaxprocs(n)` at run time |
 //! | [`syscall`] | `proc.go` | blocking calls; a lasting one's P goes to a spare core |
+//! | [`forcegc`] | `proc.go` | sysmon's forced GC: a helper goroutine readied every 2 minutes |
 //! | [`waitgroup`] | `sync/waitgroup.go` | a WaitGroup that parks |
 //!
 //! The kernel calls [`init`] and [`start_main`] on the boot CPU and [`mstart`]
@@ -32,8 +33,10 @@
 //!   `find_runnable` calls before stealing (Go's `netpoll(0)`), and
 //!   [`proc::NEXTERNAL_WAITERS`] tells `checkdead` that an interrupt may still
 //!   wake someone.
-//! - the GC: [`g::for_each_g`] enumerates every G with its stack bounds and,
+//! - the GC: [`set_forcegc_hook`] is what sysmon's two-minute trigger runs
+//!   (see [`forcegc`]), [`gc_done`] restarts that clock; [`g::for_each_g`] enumerates every G with its stack bounds and,
 //!   when preempted, its interrupt frame ([`G::trap_frame`]).
+pub mod forcegc;
 pub mod g;
 pub mod idle;
 pub mod lock;
@@ -54,12 +57,15 @@ mod tests;
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+pub use forcegc::{forced_gcs, gc_done, set_forcegc_hook, set_forcegc_period, FORCEGC_PERIOD_NS};
 pub use g::{for_each_g, GStatus, WaitReason, G};
 pub use idle::wakep;
 pub use lock::Lock;
 pub use lockosthread::{lock_os_thread, locked_os_thread, unlock_os_thread};
 pub use preempt::PreemptOff;
-pub use proc::{getg, go, goexit, gomaxprocs_now, gopark, goready, gosched, init, mstart, num_goroutine, start_main};
+pub use proc::{
+    getg, go, goexit, gomaxprocs_now, gopark, goready, goready_irq, gosched, init, mstart, num_goroutine, start_main,
+};
 pub use stw::{gomaxprocs, start_the_world, stop_the_world};
 pub use syscall::blocking;
 pub use time::sleep;

@@ -78,6 +78,7 @@ pub fn on_timer() -> bool {
     }
     let pp = m.p();
     let now = machine::nanotime();
+    super::forcegc::check(now); // sysmon's forced-GC trigger
     let idle_due = time::idle_timers_deadline();
     if idle_due != 0 && idle_due <= now {
         super::idle::wakep();

@@ -347,6 +347,22 @@ pub fn goready(gp: &'static G) {
     wakep();
 }
 
+/// `goready` for interrupt context (and any code that holds no P): the G
+/// goes to the global queue under `SCHED`'s lock, then `wakep`. An interrupt
+/// handler must never touch a P's local run queue: its owner works on it
+/// from g0 with interrupts on, so the handler could split an owner-only
+/// operation. The forced-GC check uses this from the timer interrupt; the
+/// netpoller's NIC interrupt will too. Go has no such variant: its signal
+/// handlers never ready goroutines, and sysmon holds no P (`injectglist`).
+pub fn goready_irq(gp: &'static G) {
+    match gp.status() {
+        GStatus::Waiting(reason) => gp.cas_status(GStatus::Waiting(reason), GStatus::Runnable),
+        other => machine::throw(format_args!("goready_irq: goroutine {} is {other:?}, not waiting", gp.goid())),
+    }
+    globrunqput_locked(gp);
+    wakep();
+}
+
 /// Go's `Gosched`: yields the CPU; the goroutine goes to the global queue.
 pub fn gosched() {
     mcall(Action::Gosched);

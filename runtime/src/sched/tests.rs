@@ -405,3 +405,37 @@ fn gomaxprocs_changes_around_a_locked_goroutine() {
     assert!(ok);
     assert!(cpus.len() > 4 && cpus.iter().all(|&c| c == cpus[0]), "the locked goroutine moved: {cpus:?}");
 }
+
+static FORCED: AtomicU64 = AtomicU64::new(0);
+
+#[test]
+fn forcegc_runs_the_hook_once_per_period() {
+    let _s = serial();
+    let (calls, parked, live) = run(|| {
+        let live = num_goroutine();
+        let prev = set_forcegc_period(20_000_000);
+        set_forcegc_hook(|| {
+            FORCED.fetch_add(1, Ordering::Relaxed);
+        });
+        let calls0 = FORCED.load(Ordering::Relaxed);
+        // Sleeping Ms halt and wake: sysmon's check runs as they wake.
+        let t0 = machine::nanotime();
+        while machine::nanotime() - t0 < 300_000_000 {
+            sleep(2_000_000);
+        }
+        let calls = FORCED.load(Ordering::Relaxed) - calls0;
+        set_forcegc_period(prev);
+        let mut parked = 0;
+        for _ in 0..1000 {
+            for_each_g(|g| parked += usize::from(g.status() == GStatus::Waiting(WaitReason::ForceGCIdle)));
+            if parked > 0 {
+                break;
+            }
+            sleep(1_000_000);
+        }
+        (calls, parked, num_goroutine() - live)
+    });
+    assert!((5..=15).contains(&calls), "{calls} forced GCs in 300 ms with a 20 ms period");
+    assert_eq!(parked, 1, "the helper parks as force gc (idle)");
+    assert_eq!(live, 0, "the helper is a system goroutine");
+}

@@ -3,8 +3,12 @@
 //! ## The loop (Go's `schedule` → `findRunnable` → `execute`)
 //! Every CPU runs [`mstart`] on its boot stack (its g0) and never leaves
 //! [`schedule`]:
+//! 0. if a goroutine is locked to this M (`lock_os_thread`), the M looks for
+//!    nothing else: it hands its P away and waits for that goroutine
+//!    (`stoplockedm`, see [`super::lockosthread`]), then runs it;
 //! 1. `find_runnable` returns a runnable G, holding a P, or stops the M
-//!    (halts the CPU) until there is one;
+//!    (halts the CPU) until there is one; a G locked to another M goes to
+//!    that M along with our P, and we stop (`startlockedm`);
 //! 2. if the M was spinning it stops spinning and, if it was the last spinner,
 //!    wakes another (`resetspinning`), so a burst of new work fans out;
 //! 3. `execute` marks the G Running, arms the CPU's one-shot timer for the end

@@ -13,7 +13,10 @@
 //!    scheduler, seeing `GCWAITING` at the top of `find_runnable` or just
 //!    before `execute`, parks its P as `GcStop` (`gcstopm`), decrements
 //!    `STOPWAIT` and stops the M. A P whose M is spinning or about to halt
-//!    stops the same way.
+//!    stops the same way. A P let go of by an M that cannot use it (its
+//!    locked goroutine blocked, a retake, `startm` finding no M) is stopped
+//!    on the spot under `SCHED` (`gcstopp`, from `handoffp`/`startm`); an M
+//!    waiting for its locked goroutine holds no P and is not waited for.
 //! 4. The stopper spins until `STOPWAIT` is zero, re-sending the IPIs every
 //!    100 µs (a CPU that was between checks when the first one came). The
 //!    pause is measured from step 1 to here and returned.

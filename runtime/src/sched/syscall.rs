@@ -14,7 +14,8 @@
 //! 3. `exitsyscall`: if the P is still ours (CAS `Syscall` → `Running`), carry
 //!    on at once. Otherwise take any idle P; failing that, the G goes to the
 //!    global queue and this M stops until it is handed a P (Go's
-//!    `exitsyscall0`).
+//!    `exitsyscall0`), or, if the G is locked to this M, waits in
+//!    `stoplockedm` for whoever takes the G off the queue to hand it back.
 //!
 //! The G in a blocking call is never preempted (it holds no P), and
 //! `checkdead` does not call a program with a goroutine in a blocking call

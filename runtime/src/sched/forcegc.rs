@@ -15,7 +15,9 @@
 //!    (`goparkunlock`).
 //! 3. sysmon's check, [`check`]: if `idle` is set and `now - last_gc >=
 //!    period` (Go's `forcegcperiod`, 2 minutes; [`set_forcegc_period`] for
-//!    tests), it takes the lock, clears `idle` and readies the helper with
+//!    tests), it takes the lock, checks both again (every CPU runs the check,
+//!    so another may have readied the helper, which may have finished and
+//!    parked meanwhile), clears `idle` and readies the helper with
 //!    [`goready_irq`] (global queue, `wakep`), as sysmon's `injectglist`.
 //! 4. The helper runs the hook (Go: `gcStart` with a time trigger), then goes
 //!    back to step 2. A hook that did not call `gc_done` (no collector yet) is
@@ -152,12 +154,15 @@ pub(crate) fn check(now: u64) {
     if !FORCEGC.idle.load(Ordering::Relaxed) {
         return;
     }
-    let last = FORCEGC.last_gc.load(Ordering::Acquire);
-    if now.saturating_sub(last) < FORCEGC.period.load(Ordering::Relaxed) {
+    let due = || now.saturating_sub(FORCEGC.last_gc.load(Ordering::Acquire)) >= FORCEGC.period.load(Ordering::Relaxed);
+    if !due() {
         return;
     }
     let guard = FORCEGC.lock.lock();
-    if !FORCEGC.idle.swap(false, Ordering::AcqRel) {
+    // Again under the lock: another CPU may have readied the helper since
+    // our look, and it may have run, restarted the clock and parked again
+    // (Go's sysmon is one thread and needs no second look).
+    if !due() || !FORCEGC.idle.swap(false, Ordering::AcqRel) {
         return;
     }
     let gp = FORCEGC.g.load(Ordering::Acquire);

@@ -192,6 +192,8 @@ fn lockosthread_test(args: &str) -> String {
     assert!(line.contains("ran only there: true"), "the locked goroutine moved: {line}");
     assert!(line.contains(" meanwhile: 0;"), "another goroutine ran on the locked CPU: {line}");
     assert!(number_after(&line, "preempted ") > 0, "the locked goroutine was never preempted: {line}");
+    let after = find_line(&out, "lockosthread: after unlock").unwrap();
+    assert!(number_after(after, "the world stopped ") > 0, "{after}");
     expect_verdict(&out, Verdict::Pass);
     line
 }

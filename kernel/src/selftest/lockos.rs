@@ -12,7 +12,10 @@
 //!    it is preempted), reading its CPU after every step and throughout the
 //!    spin. Preemptions are counted on the locked CPU (only the locked
 //!    goroutine runs there, so they are all its own).
-//! 3. It unlocks and yields until it runs on another CPU, while workers
+//! 3. Meanwhile the main goroutine stops the world every 20 ms, switching
+//!    GOMAXPROCS between 2 and its first value: the stop preempts the locked
+//!    goroutine, whose M must hand its P to the stopper.
+//! 4. It unlocks and yields until it runs on another CPU, while workers
 //!    count their runs on the formerly locked CPU.
 //!
 //! Pass: the locked goroutine was always on one CPU, no worker ran there
@@ -84,7 +87,7 @@ struct Report {
     moved_to: Option<usize>,
 }
 
-/// The locked goroutine's life (steps 2 and 3).
+/// The locked goroutine's life (steps 2 and 4).
 fn locked_life(s: &Shared) -> Report {
     sched::lock_os_thread();
     let home = sample(s).0;
@@ -173,6 +176,20 @@ pub fn lockosthread() -> bool {
         *report2.lock() = Some(r);
         done2.done();
     });
+    // Meanwhile, stop the world and change GOMAXPROCS now and then: the
+    // locked goroutine is preempted by the stop and its M hands the P over.
+    while s.locked_cpu.load(Ordering::Acquire) == NONE && !s.unlocked.load(Ordering::Acquire) {
+        sched::sleep(1_000_000);
+    }
+    let (mut stops, mut worst) = (0u64, 0u64);
+    while s.locked_cpu.load(Ordering::Acquire) != NONE {
+        let stopped = sched::stop_the_world();
+        worst = worst.max(stopped.pause_ns);
+        stops += 1;
+        sched::start_the_world(stopped, Some(if stops % 2 == 1 { 2.min(procs) } else { procs }));
+        sched::sleep(20_000_000);
+    }
+    sched::gomaxprocs(procs);
     done.wait();
     s.stop.store(true, Ordering::Relaxed);
     workers.wait();
@@ -196,7 +213,12 @@ pub fn lockosthread() -> bool {
         Some(c) => alloc::format!("cpu{c}"),
         None => "nowhere".into(),
     };
-    println!("lockosthread: after unlock it ran on {moved}; workers ran on cpu{} {after_home} times", r.home);
+    println!(
+        "lockosthread: after unlock it ran on {moved}; workers ran on cpu{} {after_home} times; the world stopped {stops} times meanwhile (GOMAXPROCS {procs} <-> {}), longest pause {} us",
+        r.home,
+        2.min(procs),
+        worst / 1000
+    );
     let moved_ok = r.moved_to.is_some() || procs == 1;
     only_home && violations == 0 && r.preempted > 0 && spins > 0 && others_ok && moved_ok && after_home > 0
 }

@@ -44,6 +44,9 @@ pub const TESTS: &[&str] = &[
     "mutexmisuse",
     "rwmisuse",
     "wgnegative",
+    "lockosthread",
+    "lockdeadlock",
+    "forcegc",
 ];
 
 pub const SPECS: &[Spec] = &[

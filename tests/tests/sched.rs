@@ -184,3 +184,51 @@ fn a_blocking_calls_p_is_taken_over_by_a_spare_core() {
     assert!(line.contains("never on that CPU: true"), "{line}");
     assert!(number_after(line, "main ran ") >= 10, "{line}");
 }
+
+/// The first `lockosthread:` summary line, checked for the wiring.
+fn lockosthread_test(args: &str) -> String {
+    let out = boot(4, Firmware::Bios, args);
+    let line = find_line(&out, "lockosthread: locked on cpu").unwrap().to_string();
+    assert!(line.contains("ran only there: true"), "the locked goroutine moved: {line}");
+    assert!(line.contains(" meanwhile: 0;"), "another goroutine ran on the locked CPU: {line}");
+    assert!(number_after(&line, "preempted ") > 0, "the locked goroutine was never preempted: {line}");
+    let after = find_line(&out, "lockosthread: after unlock").unwrap();
+    assert!(number_after(after, "the world stopped ") > 0, "{after}");
+    expect_verdict(&out, Verdict::Pass);
+    line
+}
+
+#[test]
+fn a_locked_goroutine_runs_only_on_its_cpu_and_alone() {
+    let line = lockosthread_test("test=lockosthread timeslice=2000");
+    // Workers ran on each of the three other CPUs while the lock was held.
+    let per_cpu = &line[line.find("workers per CPU meanwhile: [").unwrap() + 28..];
+    let per_cpu: Vec<u64> = per_cpu[..per_cpu.find(']').unwrap()].split(", ").map(|n| n.parse().unwrap()).collect();
+    assert_eq!(per_cpu.iter().filter(|&&n| n > 0).count(), 3, "{line}");
+}
+
+#[test]
+fn a_locked_goroutine_with_one_p_hands_the_p_to_other_cpus() {
+    lockosthread_test("test=lockosthread timeslice=2000 GOMAXPROCS=1");
+}
+
+#[test]
+fn deadlock_is_reported_with_locked_goroutines() {
+    let out = boot(4, Firmware::Bios, "test=lockdeadlock");
+    expect_verdict(&out, Verdict::Fail);
+    expect_line(&out, "fatal error: all goroutines are asleep - deadlock!");
+    expect_line(&out, "goroutine 1 [sync.WaitGroup.Wait]:");
+    expect_line(&out, "goroutine 2 [force gc (idle)]:");
+    expect_line(&out, "goroutine 3 [sync.WaitGroup.Wait]:");
+}
+
+#[test]
+fn sysmon_forces_a_gc_once_per_period() {
+    let out = boot(4, Firmware::Bios, "test=forcegc");
+    expect_verdict(&out, Verdict::Pass);
+    let line = find_line(&out, "forcegc: period 50 ms, goroutines ran 500 ms: hook ran ").unwrap();
+    let calls = number_after(line, "hook ran ");
+    assert!((5..=10).contains(&calls), "{line}");
+    assert!(number_after(line, "times, ") >= 50, "a forced GC came sooner than the period: {line}");
+    assert!(line.ends_with("parked as \"force gc (idle)\": true; counted in num_goroutine: false"), "{line}");
+}

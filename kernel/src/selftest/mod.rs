@@ -20,12 +20,15 @@
 //! | `switch`, `stackgrow`, `gstackoverflow`, `freedstack` | context switch, goroutine |
 //! |                 | stacks (see `stacks.rs`)                                     |
 //! | `hang`          | never finishes (interrupts off, halted): the runner's timeout |
+//! | goroutine tests | see `sched.rs`; `lockosthread` (a goroutine wired to its |
+//! |                 | CPU runs only there, alone) and `lockdeadlock` are `lockos.rs` |
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::arch::{self, apic, percpu, smp};
 use crate::println;
 
 mod chan;
+mod lockos;
 mod sched;
 mod stacks;
 
@@ -66,7 +69,11 @@ pub fn run_machine(name: &str) -> Option<bool> {
 
 /// Runs goroutine test `name` in the main goroutine; true means pass.
 pub fn run(name: &str) -> bool {
-    chan::run(name).unwrap_or_else(|| sched::run(name))
+    match name {
+        "lockosthread" => lockos::lockosthread(),
+        "lockdeadlock" => lockos::lockdeadlock(),
+        _ => chan::run(name).unwrap_or_else(|| sched::run(name)),
+    }
 }
 
 /// Runs `f(cpu)` on every online CPU in turn (CPU 0 directly); returns how many

@@ -15,6 +15,7 @@
 //! | `gomaxprocs` | GOMAXPROCS changed at run time (stop the world, resize) while goroutines run: only the live Ps run goroutines, nothing is lost |
 //! | `parked` | memory per goroutine blocked on a channel receive (stack pages, page tables, heap) |
 //! | `blocking` | with GOMAXPROCS=1, a goroutine blocked in `blocking(..)` loses its P to a spare core, where the others keep running |
+//! | `forcegc` | with a 50 ms period, sysmon's check readies the forced-GC helper about every 50 ms (never sooner) while goroutines run for 500 ms; the helper parks as `force gc (idle)` and is not counted |
 //! | `ctrlquit` | Ctrl+\ on the console prints the goroutine dump; the program goes on |
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -39,6 +40,7 @@ pub fn run(name: &str) -> bool {
         "gomaxprocs" => gomaxprocs_resize(),
         "parked" => parked(),
         "blocking" => blocking_call(),
+        "forcegc" => forcegc(),
         _ => unreachable!("test names are validated by the parameter table"),
     }
 }
@@ -517,9 +519,7 @@ fn parked() -> bool {
     started.wait();
     let parked = || {
         let mut n = 0;
-        sched::for_each_g(|g| {
-            n += usize::from(g.status() == sched::GStatus::Waiting(sched::WaitReason::ChanReceive))
-        });
+        sched::for_each_g(|g| n += usize::from(g.status() == sched::GStatus::Waiting(sched::WaitReason::ChanReceive)));
         n
     };
     while parked() < N {
@@ -581,4 +581,62 @@ fn blocking_call() -> bool {
         blocked_cpu.load(Ordering::Relaxed)
     );
     ticks >= 10 && other_cpu && retakes >= 1
+}
+
+static FORCED_AT: [AtomicU64; 64] = [const { AtomicU64::new(0) }; 64];
+static FORCED: AtomicUsize = AtomicUsize::new(0);
+
+/// Sysmon's forced GC with a 50 ms period while busy and sleeping
+/// goroutines run for 500 ms: the hook's count and the gaps between calls.
+fn forcegc() -> bool {
+    const PERIOD_NS: u64 = 50_000_000;
+    const RUN_NS: u64 = 500_000_000;
+    let live = sched::num_goroutine();
+    sched::set_forcegc_period(PERIOD_NS);
+    sched::set_forcegc_hook(|| {
+        let n = FORCED.fetch_add(1, Ordering::Relaxed);
+        if let Some(slot) = FORCED_AT.get(n) {
+            slot.store(arch::nanotime(), Ordering::Relaxed);
+        }
+    });
+    let t0 = arch::nanotime();
+    let wg = Arc::new(WaitGroup::new());
+    let n = 2 * sched::num_cpu();
+    wg.add(n as i64);
+    for i in 0..n {
+        let wg = wg.clone();
+        sched::go(move || {
+            while arch::nanotime() - t0 < RUN_NS {
+                if i % 2 == 0 {
+                    core::hint::black_box(work(i as u64));
+                } else {
+                    sched::sleep(3_000_000);
+                }
+            }
+            wg.done();
+        });
+    }
+    wg.wait();
+    let calls = FORCED.load(Ordering::Relaxed).min(FORCED_AT.len());
+    let at: Vec<u64> = FORCED_AT[..calls].iter().map(|t| t.load(Ordering::Relaxed)).collect();
+    let gaps: Vec<u64> =
+        core::iter::once(t0).chain(at.iter().copied()).collect::<Vec<_>>().windows(2).map(|w| w[1] - w[0]).collect();
+    let (min_gap, max_gap) = (gaps.iter().min().copied().unwrap_or(0), gaps.iter().max().copied().unwrap_or(0));
+    // The workers' last `done` readied us before they exited: wait for that.
+    let t1 = arch::nanotime();
+    while sched::num_goroutine() > live && arch::nanotime() - t1 < 1_000_000_000 {
+        sched::sleep(1_000_000);
+    }
+    let mut parked = 0;
+    sched::for_each_g(|g| parked += usize::from(g.status() == sched::GStatus::Waiting(sched::WaitReason::ForceGCIdle)));
+    let counted = sched::num_goroutine() != live;
+    println!(
+        "forcegc: period {} ms, goroutines ran {} ms: hook ran {calls} times, {} to {} ms apart; helper parked as \"force gc (idle)\": {}; counted in num_goroutine: {counted}",
+        PERIOD_NS / 1_000_000,
+        RUN_NS / 1_000_000,
+        min_gap / 1_000_000,
+        max_gap / 1_000_000,
+        parked == 1,
+    );
+    (5..=10).contains(&calls) && min_gap >= PERIOD_NS && parked == 1 && !counted
 }

@@ -254,18 +254,21 @@ fn select_with_send_and_receive_on_one_channel_pairs_with_peers() {
                 wg.done();
             });
         }
-        // Drain whatever is left unmatched when the others finish: each
-        // select either sent or received, so sends == receives at the end.
-        let helper_done = Arc::new(AtomicUsize::new(0));
-        let (c2, h2) = (c.clone(), helper_done.clone());
-        go(move || loop {
-            crate::select! {
-                recv(c2) -> _v => { h2.fetch_add(1, Ordering::Relaxed); },
-                default => if h2.load(Ordering::Relaxed) == usize::MAX { return } else { crate::sched::gosched() },
+        // A helper receives what no peer is left to take, until told to stop.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let helper_done = Arc::new(WaitGroup::new());
+        let (c2, stop2) = (c.clone(), stop.clone());
+        helper_done.go(move || {
+            while !stop2.load(Ordering::Relaxed) {
+                crate::select! {
+                    recv(c2) -> _v => {},
+                    default => crate::sched::gosched(),
+                }
             }
         });
         wg.wait();
-        helper_done.store(usize::MAX, Ordering::Relaxed);
+        stop.store(true, Ordering::Relaxed);
+        helper_done.wait();
         (sent.load(Ordering::Relaxed), received.load(Ordering::Relaxed))
     });
     assert_eq!(sent + received, 800);

@@ -65,10 +65,12 @@ pub enum WaitReason {
     SyncCondWait,
     Semacquire,
     LockedM,
+    /// The forced-GC helper, parked until sysmon's check readies it.
+    ForceGCIdle,
     Test,
 }
 
-const REASONS: [WaitReason; 16] = [
+const REASONS: [WaitReason; 17] = [
     WaitReason::Zero,
     WaitReason::Sleep,
     WaitReason::ChanReceive,
@@ -84,6 +86,7 @@ const REASONS: [WaitReason; 16] = [
     WaitReason::SyncCondWait,
     WaitReason::Semacquire,
     WaitReason::LockedM,
+    WaitReason::ForceGCIdle,
     WaitReason::Test,
 ];
 
@@ -106,6 +109,7 @@ impl WaitReason {
             WaitReason::SyncCondWait => "sync.Cond.Wait",
             WaitReason::Semacquire => "semacquire",
             WaitReason::LockedM => "locked to thread",
+            WaitReason::ForceGCIdle => "force gc (idle)",
             WaitReason::Test => "test wait",
         }
     }
@@ -190,8 +194,13 @@ pub struct G {
     pub(crate) schedlink: AtomicPtr<G>,
     /// A preemption request that arrived while the G could not be preempted.
     pub(crate) preempt: AtomicBool,
-    /// Nesting of `lock_os_thread` (0: not locked).
+    /// Nesting of `lock_os_thread` (Go's `m.lockedExt`; 0: not locked).
+    /// Only the G itself changes it, with interrupts off.
     pub(crate) locked: AtomicU32,
+    /// CPU + 1 of the M this G is wired to (Go's `g.lockedm`; 0: none). Set
+    /// and cleared by the G itself with `m.lockedg`; read by any M that takes
+    /// the G off a run queue (`startlockedm`).
+    pub(crate) lockedm: AtomicUsize,
     /// Address of the interrupt frame while preempted asynchronously (0 otherwise).
     pub(crate) trap: AtomicUsize,
     /// Goid of the goroutine that started this one (dumps print "created by").
@@ -229,6 +238,7 @@ impl G {
             schedlink: AtomicPtr::new(ptr::null_mut()),
             preempt: AtomicBool::new(false),
             locked: AtomicU32::new(0),
+            lockedm: AtomicUsize::new(0),
             trap: AtomicUsize::new(0),
             parent: AtomicU64::new(0),
             timer: UnsafeCell::new(Timer::new()),

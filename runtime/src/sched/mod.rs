@@ -6,11 +6,14 @@
 //! | [`lock`] | `lock_futex.go` | the runtime spinlock (interrupts off, `m.locks`) |
 //! | [`g`] | `runtime2.go` | G, its states and transitions, `allg`, G queues |
 //! | [`p`] | `runtime2.go` | P and M |
-//! | [`proc`] | `proc.go` | schedule, find_runnable, steal, park/ready, idle Ms |
+//! | [`proc`] | `proc.go` | schedule, find_runnable, steal, park/ready |
+//! | [`idle`] | `proc.go` | idle Ps and Ms: startm, wakep, stopm, handoffp |
+//! | [`lockosthread`] | `proc.go` | `lock_os_thread`: a goroutine wired to its M |
 //! | [`time`] | `time.go` | per-P timer heaps, `sleep` |
 //! | [`preempt`] | `preempt.go` | asynchronous preemption from the timer interrupt |
 //! | [`stw`] | `proc.go` | stop/start the world, `gomaxprocs(n)` at run time |
 //! | [`syscall`] | `proc.go` | blocking calls; a lasting one's P goes to a spare core |
+//! | [`forcegc`] | `proc.go` | sysmon's forced GC: a helper goroutine readied every 2 minutes |
 //! | [`sudog`] | `runtime2.go`, `chan.go` | a goroutine waiting on a channel or semaphore; wait queues |
 //!
 //! The kernel calls [`init`] and [`start_main`] on the boot CPU and [`mstart`]
@@ -30,10 +33,14 @@
 //!   `find_runnable` calls before stealing (Go's `netpoll(0)`), and
 //!   [`proc::NEXTERNAL_WAITERS`] tells `checkdead` that an interrupt may still
 //!   wake someone.
-//! - the GC: [`g::for_each_g`] enumerates every G with its stack bounds and,
+//! - the GC: [`set_forcegc_hook`] is what sysmon's two-minute trigger runs
+//!   (see [`forcegc`]), [`gc_done`] restarts that clock; [`g::for_each_g`] enumerates every G with its stack bounds and,
 //!   when preempted, its interrupt frame ([`G::trap_frame`]).
+pub mod forcegc;
 pub mod g;
+pub mod idle;
 pub mod lock;
+pub mod lockosthread;
 pub mod machine;
 pub mod p;
 pub mod preempt;
@@ -52,11 +59,14 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// `sync.WaitGroup` lives in [`crate::sync`]; the scheduler's users find it here too.
 pub use crate::sync::WaitGroup;
+pub use forcegc::{forced_gcs, gc_done, set_forcegc_hook, set_forcegc_period, FORCEGC_PERIOD_NS};
 pub use g::{for_each_g, GStatus, WaitReason, G};
+pub use idle::wakep;
 pub use lock::Lock;
+pub use lockosthread::{lock_os_thread, locked_os_thread, unlock_os_thread};
 pub use preempt::PreemptOff;
 pub use proc::{
-    getg, go, goexit, gomaxprocs_now, gopark, goready, gosched, init, mstart, num_goroutine, start_main, wakep,
+    getg, go, goexit, gomaxprocs_now, gopark, goready, goready_irq, gosched, init, mstart, num_goroutine, start_main,
 };
 pub use stw::{gomaxprocs, start_the_world, stop_the_world};
 pub use syscall::blocking;

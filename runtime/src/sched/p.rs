@@ -167,6 +167,9 @@ pub struct M {
     pub(crate) started: AtomicBool,
     /// Deadline the one-shot timer is armed for (0: disarmed).
     pub(crate) armed: AtomicU64,
+    /// The goroutine wired to this M by `lock_os_thread` (Go's `m.lockedg`;
+    /// null: none). Written only by that goroutine on this CPU.
+    pub(crate) lockedg: AtomicPtr<G>,
 }
 
 // SAFETY: `g0` and `action` are touched only by the M's own CPU with
@@ -189,6 +192,7 @@ impl M {
             rand: AtomicU64::new(0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1)),
             started: AtomicBool::new(false),
             armed: AtomicU64::new(0),
+            lockedg: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
@@ -220,6 +224,13 @@ impl M {
 
     pub(crate) fn curg(&self) -> Option<&'static G> {
         let g = self.curg.load(Ordering::Relaxed);
+        // SAFETY: Gs are never freed.
+        (!g.is_null()).then(|| unsafe { &*g })
+    }
+
+    /// The goroutine locked to this M, if any.
+    pub(crate) fn lockedg(&self) -> Option<&'static G> {
+        let g = self.lockedg.load(Ordering::Acquire);
         // SAFETY: Gs are never freed.
         (!g.is_null()).then(|| unsafe { &*g })
     }

@@ -24,9 +24,12 @@
 //!
 //! ## When not to
 //! Never while the M holds a runtime lock or preemption is disabled
-//! (`m.locks > 0`, enforced by the lock type and [`PreemptOff`]), nor a
-//! goroutine wired to its M: the request is remembered in `g.preempt` and
-//! honoured when the last lock is released ([`deferred`]). The scheduler
+//! (`m.locks > 0`, enforced by the lock type and [`PreemptOff`]): the
+//! request is remembered in `g.preempt` and honoured when the last lock is
+//! released ([`deferred`]). A goroutine wired to its M by `lock_os_thread`
+//! is preempted like any other, as in Go: it goes to the global queue, its
+//! M waits in `stoplockedm`, and whoever takes it off the queue hands it
+//! back (see [`super::lockosthread`]). The scheduler
 //! itself (g0) is never preempted: `m.curg` is null while it runs, and it
 //! switches with interrupts off.
 use core::sync::atomic::Ordering;
@@ -75,9 +78,10 @@ pub fn on_timer() -> bool {
     }
     let pp = m.p();
     let now = machine::nanotime();
+    super::forcegc::check(now); // sysmon's forced-GC trigger
     let idle_due = time::idle_timers_deadline();
     if idle_due != 0 && idle_due <= now {
-        proc::wakep();
+        super::idle::wakep();
     }
     let slice_over =
         now >= pp.schedwhen.load(Ordering::Relaxed) + SLICE_NS.load(Ordering::Relaxed) || super::stw::gcwaiting();
@@ -87,7 +91,7 @@ pub fn on_timer() -> bool {
         arm(m, next_deadline(pp));
         return false;
     }
-    if m.locks() > 0 || gp.locked.load(Ordering::Relaxed) > 0 {
+    if m.locks() > 0 {
         gp.preempt.store(true, Ordering::Relaxed);
         arm(m, now + SLICE_NS.load(Ordering::Relaxed));
         return false;
@@ -107,7 +111,7 @@ pub fn on_wake() -> bool {
     if !super::stw::gcwaiting() || gp.status() == super::g::GStatus::Syscall {
         return false;
     }
-    if m.locks() > 0 || gp.locked.load(Ordering::Relaxed) > 0 {
+    if m.locks() > 0 {
         gp.preempt.store(true, Ordering::Relaxed);
         return false;
     }
@@ -132,7 +136,7 @@ pub(crate) fn deferred() {
         let _irq = IrqOff::new();
         let m = getm();
         match m.curg() {
-            Some(gp) if m.locks() == 0 && gp.locked.load(Ordering::Relaxed) == 0 => gp,
+            Some(gp) if m.locks() == 0 => gp,
             _ => return,
         }
     };

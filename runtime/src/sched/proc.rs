@@ -3,8 +3,12 @@
 //! ## The loop (Go's `schedule` → `findRunnable` → `execute`)
 //! Every CPU runs [`mstart`] on its boot stack (its g0) and never leaves
 //! [`schedule`]:
+//! 0. if a goroutine is locked to this M (`lock_os_thread`), the M looks for
+//!    nothing else: it hands its P away and waits for that goroutine
+//!    (`stoplockedm`, see [`super::lockosthread`]), then runs it;
 //! 1. `find_runnable` returns a runnable G, holding a P, or stops the M
-//!    (halts the CPU) until there is one;
+//!    (halts the CPU) until there is one; a G locked to another M goes to
+//!    that M along with our P, and we stop (`startlockedm`);
 //! 2. if the M was spinning it stops spinning and, if it was the last spinner,
 //!    wakes another (`resetspinning`), so a burst of new work fans out;
 //! 3. `execute` marks the G Running, arms the CPU's one-shot timer for the end
@@ -14,7 +18,8 @@
 //!    it before looping: this is Go's `mcall(park_m)` etc.
 //!
 //! ## `find_runnable`, in Go's order
-//! 1. run this P's due timers;
+//! 1. run this P's due timers (and idle Ps' due timers, which no idle M may
+//!    be left to run: see `time`);
 //! 2. every 61st schedtick, one G from the global queue first (fairness: two
 //!    goroutines that keep readying each other through `runnext` cannot
 //!    starve the global queue);
@@ -29,13 +34,9 @@
 //!    queue once (a G readied after our last look but before we dropped the
 //!    spinning count would otherwise wait for someone else), and stop the M.
 //!
-//! ## Idle Ms and wakeups (Go's `stopm`, `startm`, `wakep`)
-//! A stopped M is a halted CPU on the idle-M mask; it sleeps with `sti; hlt`
-//! until an IPI or its one-shot timer, which it arms only for the earliest
-//! timer of an idle P (tickless idle: no timer, no interrupt). `wakep` runs
-//! when work becomes runnable: if a P is idle and nobody spins, it makes one M
-//! spinning, hands it an idle P (`nextp`) and sends the IPI. Spinners are
-//! bounded as in Go: at most half the busy Ps.
+//! ## Idle Ps and Ms
+//! Stopping an M, handing a P to one and waking it (`stopm`, `startm`,
+//! `wakep`, `handoffp`) live in [`super::idle`].
 //!
 //! ## Interrupts, preemption and the locks
 //! Interrupts are off in `execute` across the switch and in every `mcall`, so
@@ -63,7 +64,9 @@ use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use super::g::{GQueue, GStatus, WaitReason, G};
+use super::idle::{acquirep, pidleget, pidleput, releasep, resetspinning, stopm, wakep};
 use super::lock::Lock;
+use super::lockosthread::{lockedm, startlockedm, stoplockedm, unwire_on_exit};
 use super::machine::{self, IrqOff};
 use super::p::{Action, PStatus, ALLP, M, MAX_P, MS, P, RUNQ_SIZE};
 use super::time;
@@ -73,11 +76,13 @@ pub(crate) struct Sched {
     /// The global run queue.
     pub(crate) runq: GQueue,
     /// Idle Ps, by id.
-    pidle: u64,
+    pub(crate) pidle: u64,
     /// Idle (halted) Ms, by CPU.
-    midle: u64,
-    /// Ms stopped with a locked goroutine waiting (not idle for `checkdead`).
-    nmidlelocked: u32,
+    pub(crate) midle: u64,
+    /// Ms stopped in `stoplockedm`, waiting for their locked goroutine (Go's
+    /// `nmidlelocked`; idle for `checkdead`). May dip below zero for a moment:
+    /// `startlockedm` can count the M out before it has counted itself in.
+    pub(crate) nmidlelocked: i32,
     /// Dead Gs beyond the per-P free lists.
     gfree: GQueue,
 }
@@ -176,11 +181,21 @@ pub fn mstart() -> ! {
 }
 
 /// Go's `schedule`: find a G, run it, repeat.
+/// A goroutine wired to an M runs only there ([`super::lockosthread`]).
 fn schedule(m: &'static M) -> ! {
     loop {
+        if let Some(gp) = m.lockedg() {
+            stoplockedm(m);
+            execute(m, gp, false);
+            continue;
+        }
         let (gp, inherit) = find_runnable(m);
         if m.spinning.load(Ordering::Relaxed) {
             resetspinning(m);
+        }
+        if lockedm(gp).is_some() {
+            startlockedm(m, gp); // hands our P to its M
+            continue;
         }
         execute(m, gp, inherit);
     }
@@ -282,6 +297,7 @@ pub fn goexit() -> ! {
 /// Go's `goexit0`: the G is dead; keep it (and its trimmed stack) for reuse.
 fn gdestroy(m: &'static M, gp: &'static G) {
     gp.cas_status(GStatus::Running, GStatus::Dead);
+    unwire_on_exit(m, gp);
     NGOROUTINE.fetch_sub(1, Ordering::AcqRel);
     // SAFETY: the G is Dead; nothing runs on its stack.
     unsafe { (*gp.ctx.get()).sp = 0 };
@@ -336,6 +352,22 @@ pub fn goready(gp: &'static G) {
     } else {
         runqput(m.p(), gp, true);
     }
+    wakep();
+}
+
+/// `goready` for interrupt context (and any code that holds no P): the G
+/// goes to the global queue under `SCHED`'s lock, then `wakep`. An interrupt
+/// handler must never touch a P's local run queue: its owner works on it
+/// from g0 with interrupts on, so the handler could split an owner-only
+/// operation. The forced-GC check uses this from the timer interrupt; the
+/// netpoller's NIC interrupt will too. Go has no such variant: its signal
+/// handlers never ready goroutines, and sysmon holds no P (`injectglist`).
+pub fn goready_irq(gp: &'static G) {
+    match gp.status() {
+        GStatus::Waiting(reason) => gp.cas_status(GStatus::Waiting(reason), GStatus::Runnable),
+        other => machine::throw(format_args!("goready_irq: goroutine {} is {other:?}, not waiting", gp.goid())),
+    }
+    globrunqput_locked(gp);
     wakep();
 }
 
@@ -494,157 +526,6 @@ fn globrunqget(sched: &mut Sched, pp: &'static P, max: usize) -> Option<&'static
     first
 }
 
-pub(crate) fn pidleput(sched: &mut Sched, pp: &'static P) {
-    debug_assert!(pp.runq.is_empty(), "pidleput: P has a non-empty run queue");
-    pp.set_status(PStatus::Idle);
-    pp.m.store(0, Ordering::Relaxed);
-    sched.pidle |= 1 << pp.id;
-    NPIDLE.fetch_add(1, Ordering::AcqRel);
-}
-
-pub(crate) fn pidleget(sched: &mut Sched) -> Option<&'static P> {
-    if sched.pidle == 0 {
-        return None;
-    }
-    let id = sched.pidle.trailing_zeros() as usize;
-    sched.pidle &= !(1 << id);
-    NPIDLE.fetch_sub(1, Ordering::AcqRel);
-    Some(allp_get(id))
-}
-
-/// Go's `acquirep`.
-pub(crate) fn acquirep(m: &'static M, pp: &'static P) {
-    pp.set_status(PStatus::Running);
-    pp.m.store(m.id + 1, Ordering::Relaxed);
-    m.p.store(pp as *const P as *mut P, Ordering::Release);
-}
-
-/// Go's `releasep`.
-pub(crate) fn releasep(m: &'static M) -> &'static P {
-    let pp = m.p();
-    m.p.store(ptr::null_mut(), Ordering::Release);
-    pp.m.store(0, Ordering::Relaxed);
-    pp
-}
-
-/// Go's `wakep`: if a P is idle and nobody is spinning, start a spinning M.
-pub fn wakep() {
-    if NPIDLE.load(Ordering::Acquire) == 0 || NMSPINNING.load(Ordering::Acquire) != 0 {
-        return;
-    }
-    if NMSPINNING.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_err() {
-        return;
-    }
-    startm(None, true);
-}
-
-/// Go's `startm`: gives `pp` (or an idle P) to an idle M and wakes it.
-pub(crate) fn startm(pp: Option<&'static P>, spinning: bool) {
-    let mut sched = SCHED.lock();
-    let pp = match pp.or_else(|| pidleget(&mut sched)) {
-        Some(pp) => pp,
-        None => {
-            drop(sched);
-            if spinning {
-                NMSPINNING.fetch_sub(1, Ordering::AcqRel);
-            }
-            return;
-        }
-    };
-    let Some(m) = midleget(&mut sched) else {
-        // Every CPU is busy (Go would make a thread): the P waits on the idle
-        // list, and whatever it had queued moves to the global queue, where
-        // every M looks (thieves skip idle Ps, and `pidleput` wants them empty).
-        // SAFETY: the P was handed to us or taken from the idle list: no M owns it.
-        let q = unsafe { pp.runq.owner() };
-        q.drain(|g| {
-            // SAFETY: run queues hold 'static G pointers.
-            globrunqput(&mut sched, unsafe { &*(g as *const G) });
-        });
-        pidleput(&mut sched, pp);
-        drop(sched);
-        if spinning {
-            NMSPINNING.fetch_sub(1, Ordering::AcqRel);
-        }
-        return;
-    };
-    drop(sched);
-    notewakeup(m, pp, spinning);
-}
-
-/// Hands `pp` to the stopped `m` and wakes it.
-pub(crate) fn notewakeup(m: &'static M, pp: &'static P, spinning: bool) {
-    m.spinning.store(spinning, Ordering::Relaxed);
-    m.nextp.store(pp as *const P as *mut P, Ordering::Relaxed);
-    m.wakeup.store(true, Ordering::Release);
-    machine::wake(m.id);
-}
-
-fn midleget(sched: &mut Sched) -> Option<&'static M> {
-    if sched.midle == 0 {
-        return None;
-    }
-    let id = sched.midle.trailing_zeros() as usize;
-    sched.midle &= !(1 << id);
-    Some(&MS[id])
-}
-
-/// Go's `stopm`: parks this M (halts the CPU) until `startm` hands it a P,
-/// or until an idle P's timer is due. Returns holding a P.
-pub(crate) fn stopm(m: &'static M) {
-    mput(m);
-    park_m(m);
-}
-
-/// Puts `m` on the idle-M mask (Go's `mput`), then checks for deadlock.
-pub(crate) fn mput(m: &'static M) {
-    let mut sched = SCHED.lock();
-    sched.midle |= 1 << m.id;
-    checkdead(&sched);
-}
-
-/// The waiting half of `stopm`: `m` is on the idle mask already.
-pub(crate) fn park_m(m: &'static M) {
-    loop {
-        let irq = machine::irq_disable();
-        if m.wakeup.swap(false, Ordering::Acquire) {
-            machine::irq_restore(irq);
-            break;
-        }
-        let deadline = time::idle_timers_deadline();
-        super::preempt::arm(m, deadline);
-        machine::halt();
-        machine::irq_restore(irq);
-        if deadline != 0 && machine::nanotime() >= deadline && !m.wakeup.load(Ordering::Acquire) {
-            // An idle P's timer is due: take a P and look (find_runnable runs
-            // every P's due timers when it steals).
-            let mut sched = SCHED.lock();
-            if sched.midle & (1 << m.id) != 0 {
-                if let Some(pp) = pidleget(&mut sched) {
-                    sched.midle &= !(1 << m.id);
-                    drop(sched);
-                    m.spinning.store(true, Ordering::Relaxed);
-                    NMSPINNING.fetch_add(1, Ordering::AcqRel);
-                    acquirep(m, pp);
-                    return;
-                }
-            }
-        }
-    }
-    let pp = m.nextp.swap(ptr::null_mut(), Ordering::Acquire);
-    assert!(!pp.is_null(), "stopm: woken without a P");
-    // SAFETY: Ps are never freed.
-    acquirep(m, unsafe { &*pp });
-}
-
-/// Go's `resetspinning`.
-fn resetspinning(m: &'static M) {
-    m.spinning.store(false, Ordering::Relaxed);
-    let before = NMSPINNING.fetch_sub(1, Ordering::AcqRel);
-    assert!(before > 0, "resetspinning: negative nmspinning");
-    wakep();
-}
-
 /// Go's `findRunnable`. Returns holding a P, with a G and whether it
 /// inherits the current time slice.
 fn find_runnable(m: &'static M) -> (&'static G, bool) {
@@ -656,6 +537,9 @@ fn find_runnable(m: &'static M) -> (&'static G, bool) {
         let pp = m.p();
         let now = machine::nanotime();
         time::check_timers(pp, now);
+        if NPIDLE.load(Ordering::Relaxed) > 0 {
+            time::check_idle_timers(now);
+        }
         if pp.schedtick.load(Ordering::Relaxed).is_multiple_of(61) && RUNQSIZE.load(Ordering::Acquire) > 0 {
             let mut sched = SCHED.lock();
             if let Some(g) = globrunqget(&mut sched, pp, 1) {
@@ -805,10 +689,10 @@ fn gfget(pp: &'static P) -> Option<&'static G> {
 /// Go's `checkdead`: with every M stopped, no goroutine runnable, none in a
 /// blocking call, no timer pending and nothing an interrupt could wake, the
 /// program can never make progress. `SCHED` held.
-fn checkdead(sched: &Sched) {
+pub(crate) fn checkdead(sched: &Sched) {
     let mcount = MCOUNT.load(Ordering::Acquire);
-    let idle = sched.midle.count_ones() + sched.nmidlelocked;
-    if idle < mcount || mcount < machine::ncpu() as u32 {
+    let idle = sched.midle.count_ones() as i32 + sched.nmidlelocked;
+    if idle < mcount as i32 || mcount < machine::ncpu() as u32 {
         return;
     }
     if NGOROUTINE.load(Ordering::Acquire) <= 0
@@ -870,16 +754,4 @@ pub fn write_schedtrace(out: &mut dyn core::fmt::Write, now_ms: u64) -> core::fm
 pub(crate) fn globrunqput_locked(gp: &'static G) {
     let mut sched = SCHED.lock();
     globrunqput(&mut sched, gp);
-}
-
-/// An idle P, if any (for `exitsyscall`).
-pub(crate) fn take_idle_p() -> Option<&'static P> {
-    let mut sched = SCHED.lock();
-    pidleget(&mut sched)
-}
-
-/// Returns `pp` to the idle list (`handoffp`).
-pub(crate) fn put_idle_p(pp: &'static P) {
-    let mut sched = SCHED.lock();
-    pidleput(&mut sched, pp);
 }

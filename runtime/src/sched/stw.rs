@@ -13,7 +13,10 @@
 //!    scheduler, seeing `GCWAITING` at the top of `find_runnable` or just
 //!    before `execute`, parks its P as `GcStop` (`gcstopm`), decrements
 //!    `STOPWAIT` and stops the M. A P whose M is spinning or about to halt
-//!    stops the same way.
+//!    stops the same way. A P let go of by an M that cannot use it (its
+//!    locked goroutine blocked, a retake, `startm` finding no M) is stopped
+//!    on the spot under `SCHED` (`gcstopp`, from `handoffp`/`startm`); an M
+//!    waiting for its locked goroutine holds no P and is not waited for.
 //! 4. The stopper spins until `STOPWAIT` is zero, re-sending the IPIs every
 //!    100 µs (a CPU that was between checks when the first one came). The
 //!    pause is measured from step 1 to here and returned.
@@ -33,6 +36,7 @@
 //! mark-termination work between stop and start.
 use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
+use super::idle;
 use super::machine;
 use super::p::{PStatus, M, MAX_P, P};
 use super::preempt::PreemptOff;
@@ -75,7 +79,7 @@ pub fn stop_the_world() -> Stopped {
         let procs = GOMAXPROCS.load(Ordering::Acquire);
         let mut stopwait = procs as i32 - 1;
         me.p().set_status(PStatus::GcStop);
-        while let Some(pp) = proc::pidleget(&mut sched) {
+        while let Some(pp) = idle::pidleget(&mut sched) {
             pp.set_status(PStatus::GcStop);
             stopwait -= 1;
         }
@@ -111,16 +115,23 @@ fn preempt_all(me: usize) {
 
 /// Go's `gcstopm`: this M parks its P for the stopper and stops.
 pub(crate) fn gcstopm(m: &'static M) {
-    let pp = proc::releasep(m);
+    let pp = idle::releasep(m);
     pp.set_status(PStatus::GcStop);
     if m.spinning.swap(false, Ordering::Relaxed) {
         NMSPINNING.fetch_sub(1, Ordering::AcqRel);
     }
     // On the idle mask before the stopper can see us stopped: `start_the_world`
     // hands Ps with queued work to idle Ms, and must find this one.
-    proc::mput(m);
+    idle::mput(m);
     STOPWAIT.fetch_sub(1, Ordering::AcqRel);
-    proc::park_m(m);
+    idle::park_m(m);
+}
+
+/// A P whose M let go of it while the world is stopping is stopped in its
+/// place (Go's `handoffp` under `gcwaiting`). `SCHED` held, `GCWAITING` set.
+pub(crate) fn gcstopp(pp: &'static P) {
+    pp.set_status(PStatus::GcStop);
+    STOPWAIT.fetch_sub(1, Ordering::AcqRel);
 }
 
 /// Go's `startTheWorld`, resizing to `procs` Ps first if given.
@@ -143,7 +154,7 @@ pub fn start_the_world(stopped: Stopped, procs: Option<usize>) {
                 continue;
             }
             if pp.runq.is_empty() {
-                proc::pidleput(&mut sched, pp);
+                idle::pidleput(&mut sched, pp);
             } else {
                 pp.set_status(PStatus::Idle);
                 *slot = Some(pp);
@@ -152,9 +163,9 @@ pub fn start_the_world(stopped: Stopped, procs: Option<usize>) {
         GCWAITING.store(false, Ordering::Release);
     }
     for pp in with_work.iter().flatten() {
-        proc::startm(Some(pp), false);
+        idle::startm(Some(pp), false);
     }
-    proc::wakep();
+    idle::wakep();
     WORLDSEMA.store(false, Ordering::Release);
     drop(stopped);
 }
@@ -180,8 +191,8 @@ fn procresize(sched: &mut proc::Sched, me: &'static M, n: usize) {
         pp.set_status(PStatus::Dead);
     }
     if me.p().id >= n {
-        proc::releasep(me);
-        proc::acquirep(me, proc::allp_get(0));
+        idle::releasep(me);
+        idle::acquirep(me, proc::allp_get(0));
     }
     GOMAXPROCS.store(n, Ordering::Release);
 }

@@ -14,7 +14,8 @@
 //! 3. `exitsyscall`: if the P is still ours (CAS `Syscall` → `Running`), carry
 //!    on at once. Otherwise take any idle P; failing that, the G goes to the
 //!    global queue and this M stops until it is handed a P (Go's
-//!    `exitsyscall0`).
+//!    `exitsyscall0`), or, if the G is locked to this M, waits in
+//!    `stoplockedm` for whoever takes the G off the queue to hand it back.
 //!
 //! The G in a blocking call is never preempted (it holds no P), and
 //! `checkdead` does not call a program with a goroutine in a blocking call
@@ -22,9 +23,10 @@
 use core::sync::atomic::Ordering;
 
 use super::g::{GStatus, G};
+use super::idle;
 use super::machine;
 use super::p::{Action, PStatus, M, P};
-use super::proc::{self, getm, NSYSCALL, RUNQSIZE};
+use super::proc::{self, getm, NSYSCALL};
 
 /// How long a blocking call keeps its P before a spare core may take it
 /// (Go's sysmon starts at 20 µs).
@@ -45,7 +47,7 @@ fn entersyscall() {
     let Some(gp) = m.curg() else { machine::throw(format_args!("entersyscall on the scheduler stack")) };
     gp.cas_status(GStatus::Running, GStatus::Syscall);
     NSYSCALL.fetch_add(1, Ordering::AcqRel);
-    let pp = proc::releasep(m);
+    let pp = idle::releasep(m);
     pp.syscalltick.fetch_add(1, Ordering::Relaxed);
     pp.set_status(PStatus::Syscall);
     m.oldp.store(pp as *const P as *mut P, Ordering::Release);
@@ -60,11 +62,11 @@ fn exitsyscall() {
     let oldp = m.oldp.swap(core::ptr::null_mut(), Ordering::AcqRel);
     // SAFETY: Ps are never freed.
     let oldp: &'static P = unsafe { &*oldp };
-    let pp = if oldp.cas_status(PStatus::Syscall, PStatus::Running) { Some(oldp) } else { proc::take_idle_p() };
+    let pp = if oldp.cas_status(PStatus::Syscall, PStatus::Running) { Some(oldp) } else { idle::take_idle_p() };
     NSYSCALL.fetch_sub(1, Ordering::AcqRel);
     match pp {
         Some(pp) => {
-            proc::acquirep(m, pp);
+            idle::acquirep(m, pp);
             pp.syscalltick.fetch_add(1, Ordering::Relaxed);
             gp.cas_status(GStatus::Syscall, GStatus::Running);
             machine::irq_restore(irq);
@@ -82,7 +84,9 @@ fn exitsyscall() {
 pub(crate) fn exitsyscall0(m: &'static M, gp: &'static G) {
     gp.cas_status(GStatus::Syscall, GStatus::Runnable);
     proc::globrunqput_locked(gp);
-    proc::stopm(m);
+    if m.lockedg.load(Ordering::Relaxed).is_null() {
+        idle::stopm(m);
+    } // else `schedule` waits in `stoplockedm` for the G to come back
 }
 
 /// Called from the timer interrupt of a CPU whose goroutine is in a blocking
@@ -98,19 +102,5 @@ pub(crate) fn retake(m: &'static M) {
         return;
     }
     pp.stats.retakes.fetch_add(1, Ordering::Relaxed);
-    handoffp(pp);
-}
-
-/// Go's `handoffp`: a P whose M cannot use it goes to an idle M if it has
-/// anything to do, else to the idle list.
-fn handoffp(pp: &'static P) {
-    let has_work = !pp.runq.is_empty()
-        || RUNQSIZE.load(Ordering::Acquire) > 0
-        || pp.timer0_when.load(Ordering::Acquire) != 0
-        || super::stw::gcwaiting();
-    if has_work {
-        proc::startm(Some(pp), false);
-    } else {
-        proc::put_idle_p(pp);
-    }
+    idle::handoffp(pp);
 }

@@ -228,3 +228,214 @@ fn a_blocking_call_returns_to_a_running_goroutine() {
     });
     assert_eq!((v, status), (42, Some(GStatus::Running)));
 }
+
+/// This goroutine's mock CPU (stable until it next yields).
+fn cpu_now() -> usize {
+    let _irq = machine::IrqOff::new();
+    machine::cpu()
+}
+
+/// Busy goroutines that yield in a loop and count, per CPU, where they ran;
+/// a run on `locked_cpu` (the locked goroutine's CPU, or usize::MAX) while it
+/// is set is a violation of the wiring.
+fn spawn_samplers(
+    n: usize,
+    stop: &Arc<AtomicBool>,
+    locked_cpu: &Arc<AtomicUsize>,
+    per_cpu: &Arc<Vec<AtomicU64>>,
+    violations: &Arc<AtomicU64>,
+    wg: &Arc<WaitGroup>,
+) {
+    wg.add(n as i64);
+    for _ in 0..n {
+        let (stop, locked_cpu, per_cpu, violations, wg) =
+            (stop.clone(), locked_cpu.clone(), per_cpu.clone(), violations.clone(), wg.clone());
+        go(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let c = cpu_now();
+                if locked_cpu.load(Ordering::Acquire) == c {
+                    violations.fetch_add(1, Ordering::Relaxed);
+                }
+                per_cpu[c].fetch_add(1, Ordering::Relaxed);
+                gosched();
+            }
+            wg.done();
+        });
+    }
+}
+
+/// Runs `rounds` of gosched, sleep and WaitGroup parking on a locked
+/// goroutine next to 8 samplers; returns (CPUs the locked goroutine was seen
+/// on, violations, CPUs the samplers ran on while it was locked).
+fn locked_rounds(rounds: usize, procs: usize) -> (Vec<usize>, u64, usize) {
+    run(move || {
+        let prev = gomaxprocs(procs);
+        let stop = Arc::new(AtomicBool::new(false));
+        let locked_cpu = Arc::new(AtomicUsize::new(usize::MAX));
+        let per_cpu: Arc<Vec<AtomicU64>> = Arc::new((0..mock::NCPU).map(|_| AtomicU64::new(0)).collect());
+        let violations = Arc::new(AtomicU64::new(0));
+        let wg = Arc::new(WaitGroup::new());
+        spawn_samplers(8, &stop, &locked_cpu, &per_cpu, &violations, &wg);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let done = Arc::new(WaitGroup::new());
+        done.add(1);
+        let (seen2, done2, locked2) = (seen.clone(), done.clone(), locked_cpu.clone());
+        go(move || {
+            lock_os_thread();
+            let home = cpu_now();
+            locked2.store(home, Ordering::Release);
+            let mut cpus = vec![home];
+            for i in 0..rounds {
+                match i % 3 {
+                    0 => gosched(),
+                    1 => sleep(200_000),
+                    _ => {
+                        let wg = Arc::new(WaitGroup::new());
+                        wg.add(1);
+                        let wg2 = wg.clone();
+                        go(move || wg2.done());
+                        wg.wait();
+                    }
+                }
+                cpus.push(cpu_now());
+            }
+            locked2.store(usize::MAX, Ordering::Release);
+            unlock_os_thread();
+            *seen2.lock().unwrap() = cpus;
+            done2.done();
+        });
+        done.wait();
+        stop.store(true, Ordering::Relaxed);
+        wg.wait();
+        gomaxprocs(prev);
+        let cpus = std::mem::take(&mut *seen.lock().unwrap());
+        let home = cpus[0];
+        let others = (0..mock::NCPU).filter(|&c| c != home && per_cpu[c].load(Ordering::Relaxed) > 0).count();
+        (cpus, violations.load(Ordering::Relaxed), others)
+    })
+}
+
+#[test]
+fn a_locked_goroutine_stays_on_its_cpu_and_has_it_alone() {
+    let _s = serial();
+    let (cpus, violations, others) = locked_rounds(300, mock::NCPU);
+    assert_eq!(cpus.len(), 301);
+    assert!(cpus.iter().all(|&c| c == cpus[0]), "the locked goroutine moved: {cpus:?}");
+    assert_eq!(violations, 0, "another goroutine ran on the locked CPU");
+    assert!(others >= 1, "the other goroutines did not run elsewhere");
+}
+
+#[test]
+fn a_locked_goroutine_with_one_p_hands_the_p_around() {
+    let _s = serial();
+    let (cpus, violations, _) = locked_rounds(150, 1);
+    assert!(cpus.iter().all(|&c| c == cpus[0]), "the locked goroutine moved: {cpus:?}");
+    assert_eq!(violations, 0, "another goroutine ran on the locked CPU");
+}
+
+#[test]
+fn lock_os_thread_nests_and_unlock_lets_it_move() {
+    let _s = serial();
+    let (states, moved) = run(|| {
+        let mut states = vec![locked_os_thread()];
+        lock_os_thread();
+        lock_os_thread();
+        states.push(locked_os_thread());
+        unlock_os_thread();
+        states.push(locked_os_thread());
+        unlock_os_thread();
+        states.push(locked_os_thread());
+        unlock_os_thread(); // unmatched: no-op, as in Go
+        states.push(locked_os_thread());
+        // Unlocked: with busy goroutines around, it runs on more than one CPU.
+        let stop = Arc::new(AtomicBool::new(false));
+        let none = Arc::new(AtomicUsize::new(usize::MAX));
+        let per_cpu: Arc<Vec<AtomicU64>> = Arc::new((0..mock::NCPU).map(|_| AtomicU64::new(0)).collect());
+        let wg = Arc::new(WaitGroup::new());
+        spawn_samplers(8, &stop, &none, &per_cpu, &Arc::new(AtomicU64::new(0)), &wg);
+        let first = cpu_now();
+        let mut moved = false;
+        for _ in 0..20_000 {
+            gosched();
+            if cpu_now() != first {
+                moved = true;
+                break;
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        wg.wait();
+        (states, moved)
+    });
+    assert_eq!(states, [false, true, true, false, false]);
+    assert!(moved, "an unlocked goroutine never changed CPU");
+}
+
+#[test]
+fn gomaxprocs_changes_around_a_locked_goroutine() {
+    let _s = serial();
+    let (cpus, ok) = run(|| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let cpus = Arc::new(Mutex::new(Vec::new()));
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(1);
+        let (stop2, cpus2, wg2) = (stop.clone(), cpus.clone(), wg.clone());
+        go(move || {
+            lock_os_thread();
+            while !stop2.load(Ordering::Relaxed) {
+                cpus2.lock().unwrap().push(cpu_now());
+                if cpus2.lock().unwrap().len() % 2 == 0 {
+                    gosched();
+                } else {
+                    sleep(100_000);
+                }
+            }
+            wg2.done(); // exits locked: the M is unwired and carries on
+        });
+        let mut ok = true;
+        for n in [1, 3, 2, 4] {
+            gomaxprocs(n);
+            ok &= gomaxprocs_now() == n;
+            sleep(5_000_000);
+        }
+        stop.store(true, Ordering::Relaxed);
+        wg.wait();
+        let cpus = std::mem::take(&mut *cpus.lock().unwrap());
+        (cpus, ok)
+    });
+    assert!(ok);
+    assert!(cpus.len() > 4 && cpus.iter().all(|&c| c == cpus[0]), "the locked goroutine moved: {cpus:?}");
+}
+
+static FORCED: AtomicU64 = AtomicU64::new(0);
+
+#[test]
+fn forcegc_runs_the_hook_once_per_period() {
+    let _s = serial();
+    let (calls, parked, live) = run(|| {
+        let live = num_goroutine();
+        let prev = set_forcegc_period(20_000_000);
+        set_forcegc_hook(|| {
+            FORCED.fetch_add(1, Ordering::Relaxed);
+        });
+        let calls0 = FORCED.load(Ordering::Relaxed);
+        // Sleeping Ms halt and wake: sysmon's check runs as they wake.
+        let t0 = machine::nanotime();
+        while machine::nanotime() - t0 < 300_000_000 {
+            sleep(2_000_000);
+        }
+        let calls = FORCED.load(Ordering::Relaxed) - calls0;
+        set_forcegc_period(prev);
+        let mut parked = 0;
+        for _ in 0..1000 {
+            for_each_g(|g| parked += usize::from(g.status() == GStatus::Waiting(WaitReason::ForceGCIdle)));
+            if parked > 0 {
+                break;
+            }
+            sleep(1_000_000);
+        }
+        (calls, parked, num_goroutine() - live)
+    });
+    assert!((5..=15).contains(&calls), "{calls} forced GCs in 300 ms with a 20 ms period");
+    assert_eq!(parked, 1, "the helper parks as force gc (idle)");
+    assert_eq!(live, 0, "the helper is a system goroutine");
+}

@@ -14,7 +14,10 @@
 //!    and its P's `timer0_when`; when it fires with a timer due, the running
 //!    goroutine is preempted so that the scheduler runs the timers;
 //! 3. a stopped M arms its timer for the earliest timer of any idle P
-//!    (tickless idle) and, when it fires, takes an idle P to run them;
+//!    (tickless idle) and, when it fires, takes an idle P to run them; when
+//!    no M is stopped (there are fewer free Ms than Ps while one waits for
+//!    its locked goroutine), `find_runnable` runs idle Ps' due timers itself,
+//!    so such a timer is at most a time slice late;
 //! 4. a timer function runs with the heap's lock released (it may ready a
 //!    goroutine, which takes the scheduler's locks);
 //! 5. a timer added to the running P's heap ahead of the CPU's one-shot
@@ -217,6 +220,20 @@ pub(crate) fn idle_timers_deadline() -> u64 {
         }
     }
     earliest
+}
+
+/// Runs the due timers of idle Ps (their goroutines go to the caller's P).
+/// An idle P's timers are normally run by an idle M that wakes for them;
+/// when every M is busy (one waits for its locked goroutine, so there are
+/// fewer Ms than Ps) nobody would, so `find_runnable` calls this.
+pub(crate) fn check_idle_timers(now: u64) {
+    for id in 0..GOMAXPROCS.load(Ordering::Acquire) {
+        let pp = proc::allp_get(id);
+        let when = pp.timer0_when.load(Ordering::Acquire);
+        if when != 0 && when <= now && pp.status() == PStatus::Idle {
+            check_timers(pp, now);
+        }
+    }
 }
 
 /// Whether any P has a pending timer (`checkdead`).

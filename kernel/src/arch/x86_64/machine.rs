@@ -72,6 +72,7 @@ pub fn on_wake_interrupt(frame: &mut TrapFrame) {
 /// Saves the FPU/SSE state next to the interrupt frame and lets the
 /// scheduler switch away; restores it when the goroutine runs again.
 fn preempt_here(frame: &mut TrapFrame) {
+    percpu::this().preemptions.fetch_add(1, Ordering::Relaxed);
     let mut fx = FxArea([0; 512]);
     // SAFETY: SSE/FXSAVE are enabled on every CPU (enable_fpu); the area is
     // 16-byte aligned and 512 bytes.

@@ -45,6 +45,8 @@ pub struct PerCpu {
     pub pings_answered: AtomicU64,
     /// Local APIC timer interrupts taken.
     pub timer_ticks: AtomicU64,
+    /// Goroutines preempted on this CPU (timer or wake interrupt).
+    pub preemptions: AtomicU64,
     /// Top of the stack this CPU started on (its boot stack).
     pub boot_stack_top: AtomicU64,
     /// Set while this CPU reports a fatal error (a nested fault exits at once).
@@ -65,6 +67,7 @@ impl PerCpu {
             pongs: AtomicU64::new(0),
             pings_answered: AtomicU64::new(0),
             timer_ticks: AtomicU64::new(0),
+            preemptions: AtomicU64::new(0),
             boot_stack_top: AtomicU64::new(0),
             in_fatal: AtomicBool::new(false),
         }

@@ -38,6 +38,11 @@ pub const TESTS: &[&str] = &[
     "gomaxprocs",
     "parked",
     "blocking",
+    "gochan",
+    "gochan_sendclosed",
+    "gochan_selectsendclosed",
+    "gochan_closenil",
+    "gochan_closeclosed",
 ];
 
 pub const SPECS: &[Spec] = &[

@@ -20,11 +20,15 @@
 //! | `switch`, `stackgrow`, `gstackoverflow`, `freedstack` | context switch, goroutine |
 //! |                 | stacks (see `stacks.rs`)                                     |
 //! | `hang`          | never finishes (interrupts off, halted): the runner's timeout |
+//!
+//! The goroutine scenarios are in `sched.rs`, and Go's own channel tests
+//! (`test=gochan` and its must-panic boots) in `gochan/`.
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::arch::{self, apic, percpu, smp};
 use crate::println;
 
+mod gochan;
 mod sched;
 mod stacks;
 
@@ -65,7 +69,7 @@ pub fn run_machine(name: &str) -> Option<bool> {
 
 /// Runs goroutine test `name` in the main goroutine; true means pass.
 pub fn run(name: &str) -> bool {
-    sched::run(name)
+    gochan::run(name).unwrap_or_else(|| sched::run(name))
 }
 
 /// Runs `f(cpu)` on every online CPU in turn (CPU 0 directly); returns how many

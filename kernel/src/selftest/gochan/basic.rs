@@ -1,5 +1,5 @@
-//! Three small programs of `$GOROOT/test/chan/`: `fifo.go`, `goroutines.go`
-//! and `zerosize.go`.
+//! Four small programs of `$GOROOT/test/chan/`: `fifo.go`, `goroutines.go`,
+//! `zerosize.go` and `select4.go`.
 //!
 //! ## fifo.go: "Test that unbuffered channels act as pure fifos."
 //! `AsynchFifo` fills a channel of capacity 10 with 0..9 and reads them back
@@ -28,12 +28,18 @@
 //! and receives through each (with a goroutine for the unbuffered ones):
 //! zero-sized elements have no buffer memory at all, which is a path of its
 //! own in `HChan::new`.
+//!
+//! ## select4.go: "Test that a select statement proceeds when a value is ready."
+//! Of `case *f() = <-c1` (never ready) and `case x.a = <-c` (42 buffered),
+//! the second must run, and `f`, which Go evaluates only for the chosen
+//! case, must never be called. Here the assignment is the case's body, so
+//! `*f() = v` runs only if that case is chosen: the same rule.
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 
 use runtime::chan::Chan;
-use runtime::sched;
+use runtime::{sched, select};
 
 use super::{Check, Outcome};
 
@@ -144,4 +150,29 @@ pub fn zerosize(_: &Arc<Check>) -> Outcome {
     zero_sized([0u8; 0], "[0]byte")?;
     zero_sized((), "struct{}")?;
     Ok(String::from("chan [0]byte and chan struct{}, unbuffered and buffered"))
+}
+
+/// select4.go's `main`.
+pub fn select4(ck: &Arc<Check>) -> Outcome {
+    let f = || -> alloc::boxed::Box<i64> {
+        ck.fail(format_args!("BUG: called f"));
+        alloc::boxed::Box::new(0)
+    };
+    struct X {
+        a: i64,
+    }
+    let mut x = X { a: 0 };
+    let c = Chan::new(1);
+    let c1 = Chan::new(0);
+    c.send(42);
+    select! {
+        recv(c1) -> v => *f() = v.unwrap_or(0),
+        recv(c) -> v => {
+            x.a = v.unwrap_or(0);
+            if x.a != 42 {
+                return Err(format!("BUG: {}", x.a));
+            }
+        },
+    }
+    Ok(String::from("the ready case ran; f was not called"))
 }

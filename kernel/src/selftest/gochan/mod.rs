@@ -8,10 +8,10 @@
 //!
 //! | file | Go program | what it checks |
 //! |------|------------|----------------|
-//! | [`basic`] | `fifo.go`, `goroutines.go`, `zerosize.go` | channels are FIFOs; 10,000 goroutines in a chain; zero-sized elements |
+//! | [`basic`] | `fifo.go`, `goroutines.go`, `zerosize.go`, `select4.go` | channels are FIFOs; 10,000 goroutines in a chain; zero-sized elements; a select runs the ready case only |
 //! | [`sieve`] | `sieve1.go`, `sieve2.go` | the two prime sieves (a chain of filters; Eratosthenes on merged channels of multiples) |
 //! | [`nonblock`] | `nonblock.go` | non-blocking sends and receives (select with default) of four element types, unbuffered and buffered |
-//! | [`select`] | `select.go`, `select2.go`, `select4.go`, `select6.go`, `select7.go`, `doubleselect.go` | select's send values, nil cases, default; no heap growth over 100,000 selects; queue hygiene; no two cases firing |
+//! | [`select`] | `select.go`, `select2.go`, `select6.go`, `select7.go`, `doubleselect.go` | select's send values, nil cases, default; no heap growth over 100,000 selects; queue hygiene; no two cases firing |
 //! | [`select3`] | `select3.go` | what blocks and what does not; the must-panic checks as separate boots |
 //! | [`powser1`] | `powser1.go` | McIlroy's power series on demand channels: rationals and thousands of goroutines |
 //!
@@ -38,6 +38,9 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use core::fmt;
 use core::sync::atomic::{AtomicUsize, Ordering};
+
+use runtime::chan::Chan;
+use runtime::select;
 
 use crate::arch;
 use crate::println;
@@ -67,7 +70,7 @@ const PROGRAMS: &[Program] = &[
     ("sieve2.go", sieve::sieve2),
     ("select.go", select::select),
     ("select2.go", select::select2),
-    ("select4.go", select::select4),
+    ("select4.go", basic::select4),
     ("select6.go", select::select6),
     ("select7.go", select::select7),
     ("doubleselect.go", select::doubleselect),
@@ -99,10 +102,10 @@ impl Check {
 pub fn run(name: &str) -> Option<bool> {
     Some(match name {
         "gochan" => all(),
-        "gochan_sendclosed" => select3::send_on_closed(),
-        "gochan_selectsendclosed" => select3::select_send_on_closed(),
-        "gochan_closenil" => select3::close_nil(),
-        "gochan_closeclosed" => select3::close_closed(),
+        "gochan_sendclosed" => send_on_closed(),
+        "gochan_selectsendclosed" => select_send_on_closed(),
+        "gochan_closenil" => close_nil(),
+        "gochan_closeclosed" => close_closed(),
         _ => return None,
     })
 }
@@ -133,4 +136,49 @@ fn all() -> bool {
         runtime::sched::num_goroutine()
     );
     passed == PROGRAMS.len()
+}
+
+// The must-panic checks, one boot each: each prints what it does, then the
+// kernel's panic report ends the boot with a failure; returning is the
+// failure the integration test looks for.
+
+/// select3.go: `testPanic(always, func() { closedch <- 7 })`.
+fn send_on_closed() -> bool {
+    let closedch = Chan::<i32>::new(0);
+    closedch.close();
+    println!("gochan_sendclosed: closedch <- 7 (select3.go) must panic");
+    closedch.send(7);
+    println!("gochan_sendclosed: FAIL: the send returned");
+    false
+}
+
+/// select3.go: `testPanic(always, func() { select { case closedch <- 7: } })`.
+fn select_send_on_closed() -> bool {
+    let closedch = Chan::<i32>::new(0);
+    closedch.close();
+    println!("gochan_selectsendclosed: select {{ case closedch <- 7: }} (select3.go) must panic");
+    select! {
+        send(closedch, 7) => {},
+    }
+    println!("gochan_selectsendclosed: FAIL: the select returned");
+    false
+}
+
+/// closedchan.go: `shouldPanic(func() { close(ch) })` with `var ch chan int`.
+fn close_nil() -> bool {
+    let ch = Chan::<i32>::nil();
+    println!("gochan_closenil: close(nil channel) (closedchan.go) must panic");
+    ch.close();
+    println!("gochan_closenil: FAIL: close returned");
+    false
+}
+
+/// closedchan.go: `close(ch); shouldPanic(func() { close(ch) })`.
+fn close_closed() -> bool {
+    let ch = Chan::<i32>::new(0);
+    ch.close();
+    println!("gochan_closeclosed: close(closed channel) (closedchan.go) must panic");
+    ch.close();
+    println!("gochan_closeclosed: FAIL: close returned");
+    false
 }

@@ -1,43 +1,32 @@
 //! `$GOROOT/test/chan/powser1.go`: "Test concurrency primitives: power
-//! series." Doug McIlroy's power series on demand channels (Newsqueak, see
-//! "Squinting at Power Series"): a power series is a pair of unbuffered
-//! channels, `req` and `dat`; a consumer sends a request and receives the
-//! next rational coefficient, and a denominator of zero ends the series.
-//! Every operator (add, multiply, differentiate, integrate, exponential,
-//! substitution) is a goroutine that demands terms of its inputs as its
-//! output's terms are demanded. `split` hands one series to two consumers
-//! that read at different rates: each coefficient gets a `dosplit`
-//! goroutine that holds it until both consumers have taken it, so
-//! thousands of goroutines come and go, and the operators leak (they wait
-//! for requests forever), as in Go.
-//!
-//! Go's test mode runs, and its checks are ported as they are: Ones, Add,
-//! Diff, Integ, Cmul, Sub, Mul, Exp (ten terms: 1 1 3/2 13/6 73/24 ...) and
-//! atan (the integral of 1/(1+x²)).
+//! series." Doug McIlroy's power series on demand channels ("Squinting at
+//! Power Series"): a series is a pair of unbuffered channels, `req` and
+//! `dat`; a consumer sends a request and receives the next rational
+//! coefficient; a denominator of zero ends the series. Every operator is a
+//! goroutine that demands terms of its inputs as its own are demanded, and
+//! `split` gives each coefficient a `dosplit` goroutine that holds it until
+//! both consumers have taken it. Go's test mode runs with its checks as
+//! they are: Ones, Add, Diff, Integ, Cmul, Sub, Mul, Exp (1 1 3/2 13/6
+//! 73/24 ...) and atan, ten terms each; it starts about 200 goroutines, half
+//! of which (the operators) stay blocked for good, as in Go.
 //!
 //! ## Where the port differs
-//! - Names: Go tells `add` (of rationals) from `Add` (of power series) by
-//!   case. Here the rational operations are `Rat`'s operators (`+`, `*`,
-//!   unary `-`, `-`) and methods (`inv`, `end`); the power-series
-//!   constructors are the snake_case functions (`add`, `cmul`, `mul`, ...),
-//!   and Go's `Split(U)` (a new pair) is [`split_ps`] next to Go's
-//!   `split(in, out)`.
-//! - `dch2` is Go's `*[2]*dch`, shared by every `dosplit` generation of a
-//!   split, which swaps its two entries in place: here an `Arc` of a
-//!   `runtime::sync::Mutex` around the pair, read at the same points as Go
-//!   reads `out[0]`/`out[1]`.
-//! - Go's `seqno` and `chnameserial` are globals that every goroutine
-//!   increments without synchronization (a data race Go tolerates: the
-//!   values are only sent as requests and never read); here they are
-//!   atomics, reset by `init` as Go's `Init` resets them.
-//! - `getn` takes exactly two series (Go's slice with `panic("bad n in getn")`
-//!   for any other length).
-//! - Go's print mode (`powser1 arg`) and the helpers only it or nothing uses
-//!   (`printn`, `evaln`, `eval`, `Monmul`, `Xmul`, `Mon`, `Recip`, `Binom`,
-//!   `Subst`) are ported too but, as in Go's test mode, not run:
-//!   `#[allow(dead_code)]` marks them.
-//! - A failed `check` returns the difference (`got: X should get Y`) instead
-//!   of `panic(str)`; the program stops at the first, as Go's does.
+//! - Names: Go tells `add` (rationals) from `Add` (series) by case. Here the
+//!   rational operations are `Rat`'s operators and methods (`inv`, `end`),
+//!   the series constructors snake_case functions (`add`, `cmul`, `mul`,
+//!   ...), and Go's `Split(U)` is [`split_ps`], next to `split(in, out)`.
+//! - `dch2`, Go's `*[2]*dch`, is shared by all `dosplit` generations of a
+//!   split, which swap its entries in place: an `Arc` of a
+//!   `runtime::sync::Mutex` around the pair, read where Go reads `out[i]`.
+//! - `seqno` and `chnameserial`, globals that Go's goroutines increment
+//!   racily (the values are never read), are atomics; `zero`, `one` and
+//!   `finis` are constants that `init` checks against Go's `Init` values.
+//! - `getn` takes exactly two series (Go: a slice, `panic("bad n in getn")`).
+//! - The helpers that Go's test mode does not run (`printn`, `evaln`,
+//!   `eval`, `Monmul`, `Xmul`, `Mon`, `Recip`, `Binom`, `Subst`) are ported
+//!   and marked `#[allow(dead_code)]`; Go's print mode is not.
+//! - A failed `check` returns `got: X should get Y` instead of
+//!   `panic(str)`; the program stops at the first, as Go's does.
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -96,18 +85,10 @@ fn itor(u: i64) -> Rat {
     i2tor(u, 1)
 }
 
-fn zero() -> Rat {
-    itor(0)
-}
-
-fn one() -> Rat {
-    itor(1)
-}
-
-/// The end mark.
-fn finis() -> Rat {
-    i2tor(1, 0)
-}
+/// Go's `zero`, `one` and `finis` (the end mark).
+const ZERO: Rat = Rat { num: 0, den: 1 };
+const ONE: Rat = Rat { num: 1, den: 1 };
+const FINIS: Rat = Rat { num: -1, den: 0 };
 
 impl Rat {
     /// Go's `end`: 1 at the end mark, else 0.
@@ -211,19 +192,18 @@ fn mkdch2() -> Arc<Dch2> {
     Arc::new(Dch2 { pair: Mutex::new([mkdch(), mkdch()]) })
 }
 
-// split reads a single demand channel and replicates its output onto two,
-// which may be read at different rates. A process is created at first
-// demand for a rat and dies after the rat has been sent to both outputs.
-//
-// When multiple generations of split exist, the newest will service
-// requests on one channel, which is always renamed to be out[0]; the
-// oldest will service requests on the other channel, out[1]. All
-// generations but the newest hold queued data that has already been sent
-// to out[0]. When data has finally been sent to out[1], a signal on the
-// release-wait channel tells the next newer generation to begin servicing
-// out[1].
-
-/// Go's `dosplit`.
+/// Go's `dosplit`. Split reads a single demand channel and replicates its
+/// output onto two, which may be read at different rates. A process is
+/// created at first demand for a rat and dies after the rat has been sent
+/// to both outputs.
+///
+/// When multiple generations of split exist, the newest will service
+/// requests on one channel, which is always renamed to be out[0]; the
+/// oldest will service requests on the other channel, out[1]. All
+/// generations but the newest hold queued data that has already been sent
+/// to out[0]. When data has finally been sent to out[1], a signal on the
+/// release-wait channel tells the next newer generation to begin servicing
+/// out[1].
 fn dosplit(input: Ps, out: Arc<Dch2>, wait: Chan<i64>) {
     let mut both = false; // do not service both channels
     let o0 = out.get(0);
@@ -313,9 +293,6 @@ fn repeat(dat: Rat, out: &Ps) -> ! {
     }
 }
 
-// Conventions: upper-case (in Go) for power series, lower-case for
-// rationals; input variables U, V, ...; output variables ..., Y, Z.
-
 /// Print n terms of a power series.
 #[allow(dead_code)] // Go's print mode
 fn printn(u: &Ps, mut n: usize) {
@@ -355,11 +332,11 @@ fn evaln(c: Rat, u: &Ps, n: usize) {
 #[allow(dead_code)] // unused in Go too
 fn eval(c: Rat, u: &Ps, n: usize) -> Rat {
     if n == 0 {
-        return zero();
+        return ZERO;
     }
     let y = get(u);
     if y.end() != 0 {
-        return zero();
+        return ZERO;
     }
     y + c * eval(c, u, n - 1)
 }
@@ -400,7 +377,7 @@ fn add(u: &Ps, v: &Ps) -> Ps {
                 z.dat.send(uv[0]);
                 copy(&u, &z);
             }
-            _ => z.dat.send(finis()),
+            _ => z.dat.send(FINIS),
         }
     })
 }
@@ -419,13 +396,13 @@ fn cmul(c: Rat, u: &Ps) -> Ps {
                 z.dat.send(c * r);
             }
         }
-        z.dat.send(finis());
+        z.dat.send(FINIS);
     })
 }
 
 /// Subtract.
 fn sub(u: &Ps, v: &Ps) -> Ps {
-    add(u, &cmul(-one(), v))
+    add(u, &cmul(-ONE, v))
 }
 
 /// Multiply a power series by the monomial x^n.
@@ -434,7 +411,7 @@ fn monmul(u: &Ps, mut n: usize) -> Ps {
     let u = u.clone();
     generator(move |z| {
         while n > 0 {
-            put(zero(), &z);
+            put(ZERO, &z);
             n -= 1;
         }
         copy(&u, &z);
@@ -457,12 +434,12 @@ fn mon(c: Rat, mut n: usize) -> Ps {
     generator(move |z| {
         if c.num != 0 {
             while n > 0 {
-                put(zero(), &z);
+                put(ZERO, &z);
                 n -= 1;
             }
             put(c, &z);
         }
-        put(finis(), &z);
+        put(FINIS, &z);
     })
 }
 
@@ -485,7 +462,7 @@ fn mul(u: &Ps, v: &Ps) -> Ps {
         z.req.recv();
         let uv = get2(&u, &v);
         if uv[0].end() != 0 || uv[1].end() != 0 {
-            z.dat.send(finis());
+            z.dat.send(FINIS);
         } else {
             z.dat.send(uv[0] * uv[1]);
             let uu = split_ps(&u);
@@ -518,7 +495,7 @@ fn diff(u: &Ps) -> Ps {
                 i += 1;
             }
         }
-        z.dat.send(finis());
+        z.dat.send(FINIS);
     })
 }
 
@@ -538,7 +515,7 @@ fn integ(c: Rat, u: &Ps) -> Ps {
             z.dat.send(i2tor(1, i) * r);
             i += 1;
         }
-        z.dat.send(finis());
+        z.dat.send(FINIS);
     })
 }
 
@@ -551,10 +528,10 @@ fn binom(mut c: Rat) -> Ps {
         while c.num != 0 {
             put(t, &z);
             t = t * c * i2tor(1, n);
-            c = c - one();
+            c = c - ONE;
             n += 1;
         }
-        put(finis(), &z);
+        put(FINIS, &z);
     })
 }
 
@@ -586,7 +563,7 @@ fn recip(u: &Ps) -> Ps {
 ///   integrate to get Z
 fn exp(u: &Ps) -> Ps {
     let zz = mkdch2();
-    split(integ(one(), &mul(&zz.get(0), &diff(u))), zz.clone());
+    split(integ(ONE, &mul(&zz.get(0), &diff(u))), zz.clone());
     zz.get(1)
 }
 
@@ -605,7 +582,7 @@ fn subst(u: &Ps, v: &Ps) -> Ps {
         z.dat.send(r);
         if r.end() == 0 {
             if get(&vv.get(0)).end() != 0 {
-                put(finis(), &z);
+                put(FINIS, &z);
             } else {
                 copy(&mul(&vv.get(0), &subst(&u, &vv.get(1))), &z);
             }
@@ -618,29 +595,32 @@ fn subst(u: &Ps, v: &Ps) -> Ps {
 fn mon_subst(u: &Ps, c0: Rat, n: usize) -> Ps {
     let u = u.clone();
     generator(move |z| {
-        let mut c = one();
+        let mut c = ONE;
         loop {
             z.req.recv();
             let r = get(&u);
             z.dat.send(r * c);
             c = c * c0;
             if r.end() != 0 {
-                z.dat.send(finis());
+                z.dat.send(FINIS);
                 break;
             }
             for _ in 1..n {
                 z.req.recv();
-                z.dat.send(zero());
+                z.dat.send(ZERO);
             }
         }
     })
 }
 
-/// Go's `Init`, less the globals: returns Ones and Twos.
-fn init() -> (Ps, Ps) {
+/// Go's `Init`: resets the counters, checks the constants, returns Ones and Twos.
+fn init() -> Result<(Ps, Ps), String> {
     CHNAMESERIAL.store(-1, Ordering::Relaxed);
     SEQNO.store(0, Ordering::Relaxed);
-    (rep(one()), rep(itor(2)))
+    if (itor(0), itor(1), i2tor(1, 0)) != (ZERO, ONE, FINIS) {
+        return Err(format!("Init: zero {} one {} finis {:?}", itor(0), itor(1), i2tor(1, 0)));
+    }
+    Ok((rep(ONE), rep(itor(2))))
 }
 
 fn check(u: &Ps, c: Rat, count: usize, s: &str) -> Result<(), String> {
@@ -663,8 +643,8 @@ fn checka(u: &Ps, a: &[Rat; N], s: &str) -> Result<(), String> {
 pub fn powser1(_: &Arc<Check>) -> Outcome {
     STARTED.store(0, Ordering::Relaxed);
     let before = sched::num_goroutine();
-    let (ones, twos) = init();
-    check(&ones, one(), 5, "Ones")?;
+    let (ones, twos) = init()?;
+    check(&ones, ONE, 5, "Ones")?;
     check(&add(&ones, &ones), itor(2), 0, "Add Ones Ones")?; // 1 1 1 1 1
     check(&add(&ones, &twos), itor(3), 0, "Add Ones Twos")?; // 3 3 3 3 3
     let mut a = [Rat::default(); N];
@@ -673,13 +653,13 @@ pub fn powser1(_: &Arc<Check>) -> Outcome {
         *r = itor(i as i64 + 1);
     }
     checka(&d, &a, "Diff")?; // 1 2 3 4 5
-    let integral = integ(zero(), &ones);
-    a[0] = zero(); // integration constant
+    let integral = integ(ZERO, &ones);
+    a[0] = ZERO; // integration constant
     for (i, r) in a.iter_mut().enumerate().skip(1) {
         *r = i2tor(1, i as i64);
     }
     checka(&integral, &a, "Integ")?; // 0 1 1/2 1/3 1/4 1/5
-    check(&cmul(-one(), &twos), itor(-2), 10, "CMul")?; // -1 -1 -1 -1 -1
+    check(&cmul(-ONE, &twos), itor(-2), 10, "CMul")?; // -1 -1 -1 -1 -1
     check(&sub(&ones, &twos), itor(-1), 0, "Sub Ones Twos")?; // -1 -1 -1 -1 -1
     let m = mul(&ones, &ones);
     for (i, r) in a.iter_mut().enumerate() {
@@ -700,11 +680,11 @@ pub fn powser1(_: &Arc<Check>) -> Outcome {
         i2tor(4596553, 362880),
     ];
     checka(&e, &a, "Exp")?; // 1 1 3/2 13/6 73/24
-    let at = integ(zero(), &mon_subst(&ones, -one(), 2));
+    let at = integ(ZERO, &mon_subst(&ones, -ONE, 2));
     let mut c = 1;
     for (i, r) in a.iter_mut().enumerate() {
         if i % 2 == 0 {
-            *r = zero();
+            *r = ZERO;
         } else {
             *r = i2tor(c, i as i64);
             c *= -1;

@@ -1,5 +1,5 @@
-//! The select programs of `$GOROOT/test/chan/` other than select3:
-//! `select.go`, `select2.go`, `select4.go`, `select6.go`, `select7.go` and
+//! The select programs of `$GOROOT/test/chan/` other than select3 and
+//! select4: `select.go`, `select2.go`, `select6.go`, `select7.go` and
 //! `doubleselect.go`.
 //!
 //! ## select.go: send values, nil cases and default
@@ -23,12 +23,6 @@
 //! round's sender may or may not have exited when the heap is read (a
 //! goroutine's few hundred bytes either way). The threshold is Go's; the
 //! heap before and after is printed.
-//!
-//! ## select4.go: "Test that a select statement proceeds when a value is ready."
-//! Of `case *f() = <-c1` (never ready) and `case x.a = <-c` (42 buffered),
-//! the second must run, and `f`, which Go evaluates only for the chosen
-//! case, must never be called. Here the assignment is the case's body, so
-//! `*f() = v` runs only if that case is chosen: the same rule.
 //!
 //! ## select6.go: Go issue 2075
 //! A bug in select corrupted the queues of the cases that lost, when the
@@ -158,31 +152,6 @@ pub fn select2(ck: &Arc<Check>) -> Outcome {
         return Err(format!("BUG: too much memory for 100,000 selects: {}", now - alloc));
     }
     Ok(format!("heap {alloc} -> {now} bytes over {N} selects, {ns} ns per select"))
-}
-
-/// select4.go's `main`.
-pub fn select4(ck: &Arc<Check>) -> Outcome {
-    let f = || -> alloc::boxed::Box<i64> {
-        ck.fail(format_args!("BUG: called f"));
-        alloc::boxed::Box::new(0)
-    };
-    struct X {
-        a: i64,
-    }
-    let mut x = X { a: 0 };
-    let c = Chan::new(1);
-    let c1 = Chan::new(0);
-    c.send(42);
-    select! {
-        recv(c1) -> v => *f() = v.unwrap_or(0),
-        recv(c) -> v => {
-            x.a = v.unwrap_or(0);
-            if x.a != 42 {
-                return Err(format!("BUG: {}", x.a));
-            }
-        },
-    }
-    Ok(String::from("the ready case ran; f was not called"))
 }
 
 /// select6.go's `main`.

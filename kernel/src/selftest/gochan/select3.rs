@@ -1,6 +1,6 @@
 //! `$GOROOT/test/chan/select3.go`: "Test the semantics of the select
-//! statement for basic empty/non-empty cases", and the must-panic checks as
-//! boots of their own.
+//! statement for basic empty/non-empty cases". Its must-panic checks are
+//! boots of their own (in `gochan/mod.rs`).
 //!
 //! Go's two helpers:
 //! - `testBlock(signal, f)` runs `f` in a goroutine that reports `never`
@@ -38,7 +38,6 @@ use runtime::chan::Chan;
 use runtime::{sched, select};
 
 use super::{Check, Outcome};
-use crate::println;
 
 const ALWAYS: &str = "function did not";
 const NEVER: &str = "function did";
@@ -226,45 +225,4 @@ pub fn select3(ck: &Arc<Check>) -> Outcome {
         }
     });
     Ok(format!("{blocks} block checks, 2 nil-case selects; 2 must-panic checks are boots of their own"))
-}
-
-/// select3.go: `testPanic(always, func() { closedch <- 7 })`.
-pub fn send_on_closed() -> bool {
-    let closedch = Chan::<i32>::new(0);
-    closedch.close();
-    println!("gochan_sendclosed: closedch <- 7 (select3.go) must panic");
-    closedch.send(7);
-    println!("gochan_sendclosed: FAIL: the send returned");
-    false
-}
-
-/// select3.go: `testPanic(always, func() { select { case closedch <- 7: } })`.
-pub fn select_send_on_closed() -> bool {
-    let closedch = Chan::<i32>::new(0);
-    closedch.close();
-    println!("gochan_selectsendclosed: select {{ case closedch <- 7: }} (select3.go) must panic");
-    select! {
-        send(closedch, 7) => {},
-    }
-    println!("gochan_selectsendclosed: FAIL: the select returned");
-    false
-}
-
-/// closedchan.go: `shouldPanic(func() { close(ch) })` with `var ch chan int`.
-pub fn close_nil() -> bool {
-    let ch = Chan::<i32>::nil();
-    println!("gochan_closenil: close(nil channel) (closedchan.go) must panic");
-    ch.close();
-    println!("gochan_closenil: FAIL: close returned");
-    false
-}
-
-/// closedchan.go: `close(ch); shouldPanic(func() { close(ch) })`.
-pub fn close_closed() -> bool {
-    let ch = Chan::<i32>::new(0);
-    ch.close();
-    println!("gochan_closeclosed: close(closed channel) (closedchan.go) must panic");
-    ch.close();
-    println!("gochan_closeclosed: FAIL: close returned");
-    false
 }

@@ -1,5 +1,5 @@
 //! Host tests of channels and `select!` on the mock machine.
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::vec::Vec;
 
@@ -256,16 +256,19 @@ fn select_with_send_and_receive_on_one_channel_pairs_with_peers() {
         }
         // Drain whatever is left unmatched when the others finish: each
         // select either sent or received, so sends == receives at the end.
-        let helper_done = Arc::new(AtomicUsize::new(0));
+        // The stop flag is its own: a count that the helper bumps after a
+        // receive could wrap a stop value stored meanwhile (the last
+        // worker's wg.done() can come before the helper's increment).
+        let helper_done = Arc::new(AtomicBool::new(false));
         let (c2, h2) = (c.clone(), helper_done.clone());
         go(move || loop {
             crate::select! {
-                recv(c2) -> _v => { h2.fetch_add(1, Ordering::Relaxed); },
-                default => if h2.load(Ordering::Relaxed) == usize::MAX { return } else { crate::sched::gosched() },
+                recv(c2) -> _v => {},
+                default => if h2.load(Ordering::Relaxed) { return } else { crate::sched::gosched() },
             }
         });
         wg.wait();
-        helper_done.store(usize::MAX, Ordering::Relaxed);
+        helper_done.store(true, Ordering::Relaxed);
         (sent.load(Ordering::Relaxed), received.load(Ordering::Relaxed))
     });
     assert_eq!(sent + received, 800);

@@ -47,6 +47,11 @@ pub const TESTS: &[&str] = &[
     "lockosthread",
     "lockdeadlock",
     "forcegc",
+    "gochan",
+    "gochan_sendclosed",
+    "gochan_selectsendclosed",
+    "gochan_closenil",
+    "gochan_closeclosed",
 ];
 
 pub const SPECS: &[Spec] = &[

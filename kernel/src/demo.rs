@@ -130,7 +130,7 @@ fn sieve() -> bool {
     fn filter(input: Chan<u64>, output: Chan<u64>, prime: u64) {
         loop {
             let i = input.recv().expect("the sieve never closes its channels");
-            if i % prime != 0 {
+            if !i.is_multiple_of(prime) {
                 output.send(i);
             }
         }

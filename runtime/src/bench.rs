@@ -34,7 +34,8 @@
 //!
 //! The body may borrow from the caller's frame (Go's closures capture by
 //! reference): `run_parallel` does not return before every goroutine that
-//! runs it has finished, even when unwinding, as `std::thread::scope`.
+//! runs it has finished with it, even when unwinding, as `std::thread::scope`.
+//! The counter and the WaitGroup live in an `Arc` the goroutines share.
 //!
 //! ## The line (Go's `BenchmarkResult.String` and `prettyPrint`)
 //! `BenchmarkName-P<TAB>%8d<TAB>%10.0f ns/op`, where `-P` is GOMAXPROCS (left
@@ -237,6 +238,7 @@ impl<'a> PB<'a> {
 
 #[cfg(all(any(test, feature = "sched"), not(loom)))]
 mod parallel {
+    use alloc::sync::Arc;
     use core::sync::atomic::{AtomicU64, Ordering};
 
     use super::{B, PB};
@@ -246,13 +248,22 @@ mod parallel {
     /// A RunParallel body that may borrow for `'a`.
     type Body<'a> = dyn Fn(&mut PB<'_>) + Sync + 'a;
 
-    /// Waits for the group when dropped: the borrow `run_parallel` lends its
-    /// goroutines ends only after the last of them is done.
-    struct WaitOnDrop<'a>(&'a WaitGroup);
+    /// What the workers share: Go's `n` and `wg`. In an `Arc`, not in
+    /// `run_parallel`'s frame: a WaitGroup's last `done` may still touch it
+    /// after `wait` has returned (Go's garbage collector keeps it alive).
+    struct Shared {
+        counter: AtomicU64,
+        wg: WaitGroup,
+    }
 
-    impl Drop for WaitOnDrop<'_> {
+    /// Waits for the group when dropped: the borrow of the body that
+    /// `run_parallel` lends its goroutines ends only after the last of
+    /// them is done with it.
+    struct WaitOnDrop(Arc<Shared>);
+
+    impl Drop for WaitOnDrop {
         fn drop(&mut self) {
-            self.0.wait();
+            self.0.wg.wait();
         }
     }
 
@@ -264,34 +275,27 @@ mod parallel {
             if self.n == 0 {
                 return; // Go: nothing to do when probing.
             }
-            let counter = AtomicU64::new(0);
+            let shared = Arc::new(Shared { counter: AtomicU64::new(0), wg: WaitGroup::new() });
             let procs = self.parallelism * sched::gomaxprocs_now() as u64;
-            let wg = WaitGroup::new();
-            let waiter = WaitOnDrop(&wg);
+            let waiter = WaitOnDrop(shared.clone());
             let body: &Body<'_> = &body;
-            // SAFETY: only the lifetimes change (the borrows of `body`,
-            // `counter` and `wg` become 'static): every goroutine below calls
-            // `wg.done()` as its last use of them, and `waiter` waits for all
-            // of them before this frame ends, also when unwinding. Goroutine
-            // stacks never move, so the addresses stay valid meanwhile.
-            let (body, counter, wg) = unsafe {
-                (
-                    core::mem::transmute::<&Body<'_>, &'static Body<'static>>(body),
-                    &*(&counter as *const AtomicU64),
-                    &*(&wg as *const WaitGroup),
-                )
-            };
+            // SAFETY: only the lifetime changes: every goroutine below is
+            // done with `body` before its `wg.done()`, and `waiter` waits for
+            // all of them before this frame ends, also when unwinding.
+            // Goroutine stacks never move, so `body` stays where it is.
+            let body = unsafe { core::mem::transmute::<&Body<'_>, &'static Body<'static>>(body) };
             let (grain, b_n) = (self.grain(), self.n);
             for _ in 0..procs {
-                wg.add(1);
+                shared.wg.add(1);
+                let shared = shared.clone();
                 sched::go(move || {
-                    let mut pb = PB::new(counter, grain, b_n);
+                    let mut pb = PB::new(&shared.counter, grain, b_n);
                     body(&mut pb);
-                    wg.done();
+                    shared.wg.done();
                 });
             }
             drop(waiter);
-            if counter.load(Ordering::Relaxed) <= self.n {
+            if shared.counter.load(Ordering::Relaxed) <= self.n {
                 panic!("RunParallel: body exited without pb.Next() == false");
             }
         }

@@ -72,7 +72,7 @@ fn unknown_boot_parameter_is_refused() {
     expect_line(&out, "fatal error: unknown boot parameter \"GOMAXPROC\"");
     expect_line(&out, "valid boot parameters:");
     expect_line(&out, "  GOMAXPROCS=<an integer in 1..=256>");
-    expect_line(&out, "  demo=<one of hello|tasks|hog|steal>");
+    expect_line(&out, "  demo=<one of hello|tasks|hog|steal|sieve>");
     assert!(out.to_all_online.is_none(), "the machine must not come up on a bad line");
 }
 

@@ -167,7 +167,9 @@ pub fn select_uncontended(b: &mut B) {
 /// of 128, with 100 iterations of local work per value, and every send and
 /// receive a three-case select that also waits on a timer that should not
 /// fire (`time.After(time.Hour)`, one per goroutine) and on a channel that
-/// is never closed.
+/// is never closed. Go's collector frees those timers once the goroutines
+/// are gone; ours stay in their P's heap until they fire (2 × GOMAXPROCS
+/// per run of the ramp, a few dozen in all).
 pub fn select_prod_cons(b: &mut B) {
     const HOUR: u64 = 3600 * 1_000_000_000;
     let procs = sched::gomaxprocs(0);

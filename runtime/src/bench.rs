@@ -545,6 +545,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(loom))]
     fn run_parallel_runs_parallelism_times_gomaxprocs_goroutines() {
         use std::sync::atomic::AtomicUsize;
         let _s = crate::sched::tests::serial();

@@ -4,7 +4,7 @@ use tests::*;
 
 #[test]
 fn bench_mode_prints_go_lines() {
-    let out = boot(2, Firmware::Bios, "bench=all benchtime=1000x count=2");
+    let out = boot(2, Firmware::Bios, "bench=NowUnixNano,ChanSync benchtime=1000x count=2");
     expect_verdict(&out, Verdict::Pass);
     expect_line(&out, "goos: gort");
     expect_line(&out, "pkg: time");
@@ -18,6 +18,48 @@ fn bench_mode_prints_go_lines() {
         assert!(ns > 0.0 && ns < 100_000.0, "{line}");
     }
     expect_line(&out, "PASS");
+}
+
+/// Every mirror runs to completion on 2 CPUs (RunParallel, PingPongHog's
+/// GOMAXPROCS changes, the garbage timers of the time benchmarks) and
+/// prints one line under its Go package.
+#[test]
+fn every_mirror_runs() {
+    let out = boot(2, Firmware::Bios, "bench=all benchtime=20x");
+    expect_verdict(&out, Verdict::Pass);
+    let mut package = "";
+    let mut seen = Vec::new();
+    for line in out.output.lines() {
+        if let Some(p) = line.strip_prefix("pkg: ") {
+            package = p;
+        } else if let Some(rest) = line.strip_prefix("Benchmark") {
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            assert_eq!(fields[1], "20", "benchtime=20x: {line}");
+            seen.push((package, fields[0].trim_end_matches("-2")));
+        }
+    }
+    for (package, name) in [
+        ("time", "AfterFunc1000"),
+        ("time", "Sleep1000"),
+        ("runtime", "CreateGoroutines"),
+        ("runtime", "PingPongHog"),
+        ("runtime", "ChanSync"),
+        ("runtime", "ChanProdCons0"),
+        ("runtime", "ChanProdCons10"),
+        ("runtime", "ChanProdCons100"),
+        ("runtime", "ChanNonblocking"),
+        ("runtime", "SelectUncontended"),
+        ("runtime", "SelectProdCons"),
+        ("sync", "MutexUncontended"),
+        ("sync", "Mutex"),
+        ("sync", "RWMutexUncontended"),
+        ("sync", "WaitGroupUncontended"),
+        ("sync", "Once"),
+        ("sync", "Cond2"),
+        ("gort", "Gosched"),
+    ] {
+        assert!(seen.contains(&(package, name)), "no {package}.{name} line:\n{}", out.output);
+    }
 }
 
 #[test]

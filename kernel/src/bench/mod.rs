@@ -1,0 +1,114 @@
+//! Kernel mirrors of Go's own benchmarks: same names, same bodies, same output.
+//!
+//! `bench=NAME[,NAME...]` (or `bench=all`) runs them instead of a demo, each
+//! `count=` times, each run ramped up like `testing.B` to `benchtime=` (Go's
+//! syntax: `1s`, `200ms`, `100x`). Every result is printed in `go test -bench`'s
+//! line format, so the harness (`./x bench`, the `harness` crate) parses the
+//! kernel and Go with one parser and sets them side by side as ratios.
+//!
+//! A mirror must do what Go's benchmark body does, in this runtime's terms:
+//! the same goroutines, channels, locks and timers, the same helper loops, the
+//! same `b.ResetTimer`/`b.StopTimer` calls, and `b.RunParallel` where Go uses
+//! it ([`runtime::bench::B::run_parallel`], Go's batching of iterations). The
+//! doc line of each says which Go function it mirrors and where it differs.
+//! One file per Go test file: [`proc`] (runtime/proc_test.go and our `gort`
+//! package), [`chan`] (runtime/chan_test.go), [`sync`] (sync/*_test.go),
+//! [`time`] (time/time_test.go, time/sleep_test.go).
+//!
+//! Two rules keep the bodies comparable:
+//! - State that goroutines share is what Go's closures capture: borrowed from
+//!   the benchmark's frame inside `run_parallel` (which outlives its
+//!   goroutines, as Go's garbage collector would keep the variables), in an
+//!   `Arc` for goroutines that may outlive the frame's last use of it.
+//! - A loop Go's compiler keeps, we keep ([`model_work`]); a value it folds
+//!   to a constant, we write as that constant, with a note.
+use runtime::bench::{self, Benchtime, B};
+
+use crate::{arch, println};
+
+mod chan;
+mod proc;
+mod sync;
+mod time;
+
+/// One benchmark: its Go name (without `Benchmark`), the Go package whose
+/// test binary holds the original, and a body that runs `b.n` iterations.
+pub struct Benchmark {
+    pub name: &'static str,
+    pub go_package: &'static str,
+    run: fn(&mut B),
+}
+
+/// Every mirror, grouped by Go package (each group gets one `pkg:` line).
+pub const BENCHMARKS: &[Benchmark] = &[
+    Benchmark { name: "NowUnixNano", go_package: "time", run: time::now_unix_nano },
+    Benchmark { name: "AfterFunc1000", go_package: "time", run: time::after_func_1000 },
+    Benchmark { name: "Sleep1000", go_package: "time", run: time::sleep_1000 },
+    Benchmark { name: "CreateGoroutines", go_package: "runtime", run: proc::create_goroutines },
+    Benchmark { name: "CreateGoroutinesParallel", go_package: "runtime", run: proc::create_goroutines_parallel },
+    Benchmark { name: "StackGrowth", go_package: "runtime", run: proc::stack_growth },
+    Benchmark { name: "StackGrowthDeep", go_package: "runtime", run: proc::stack_growth_deep },
+    Benchmark { name: "PingPongHog", go_package: "runtime", run: proc::ping_pong_hog },
+    Benchmark { name: "ChanSync", go_package: "runtime", run: chan::chan_sync },
+    Benchmark { name: "ChanProdCons0", go_package: "runtime", run: chan::chan_prod_cons_0 },
+    Benchmark { name: "ChanProdCons10", go_package: "runtime", run: chan::chan_prod_cons_10 },
+    Benchmark { name: "ChanProdCons100", go_package: "runtime", run: chan::chan_prod_cons_100 },
+    Benchmark { name: "ChanNonblocking", go_package: "runtime", run: chan::chan_nonblocking },
+    Benchmark { name: "SelectUncontended", go_package: "runtime", run: chan::select_uncontended },
+    Benchmark { name: "SelectProdCons", go_package: "runtime", run: chan::select_prod_cons },
+    Benchmark { name: "MutexUncontended", go_package: "sync", run: sync::mutex_uncontended },
+    Benchmark { name: "Mutex", go_package: "sync", run: sync::mutex },
+    Benchmark { name: "RWMutexUncontended", go_package: "sync", run: sync::rw_mutex_uncontended },
+    Benchmark { name: "WaitGroupUncontended", go_package: "sync", run: sync::wait_group_uncontended },
+    Benchmark { name: "Once", go_package: "sync", run: sync::once },
+    Benchmark { name: "Cond2", go_package: "sync", run: sync::cond_2 },
+    Benchmark { name: "Gosched", go_package: "gort", run: proc::gosched_round_trip },
+];
+
+/// The benchmarks a `bench=` value selects, or the first unknown name.
+pub fn select(list: &str) -> Result<impl Iterator<Item = &'static Benchmark> + '_, &str> {
+    if let Some(bad) = list.split(',').find(|w| *w != "all" && !BENCHMARKS.iter().any(|b| b.name == *w)) {
+        return Err(bad);
+    }
+    let all = list.split(',').any(|w| w == "all");
+    Ok(BENCHMARKS.iter().filter(move |b| all || list.split(',').any(|w| w == b.name)))
+}
+
+/// Runs the benchmarks `list` selects, `count` times each, with `procs` as the
+/// name suffix (GOMAXPROCS, as `go test` does).
+pub fn run(list: &str, benchtime: Benchtime, count: u64, procs: usize) -> bool {
+    let mut brand = [0u8; 48];
+    println!("goos: gort");
+    println!("goarch: amd64");
+    println!("cpu: {}", arch::cpuid::brand(&mut brand));
+    let Ok(selected) = select(list) else { return false };
+    let mut package = "";
+    for b in selected {
+        // Go prints `pkg:` per test binary; the harness reads it to know which
+        // of Go's binaries holds the original.
+        if b.go_package != package {
+            package = b.go_package;
+            println!("pkg: {package}");
+        }
+        for _ in 0..count {
+            let result = bench::launch(benchtime, arch::nanotime, b.run);
+            println!("{}", bench::format_line(b.name, procs, result));
+        }
+    }
+    println!("PASS");
+    true
+}
+
+/// Go's `for i := 0; i < n; i++ { foo *= 2; foo /= 2 }` on a `foo` that
+/// starts at 0 (ChanProdCons's and SelectProdCons's "local work"). Go's
+/// compiler proves `foo` stays 0 and drops the arithmetic, but keeps the
+/// counting loop (`go tool objdump` of runtime.test: INCQ, CMPQ, JL); this
+/// is that loop, which LLVM would otherwise delete.
+#[inline(always)]
+fn model_work(n: u32) {
+    for i in 0..n {
+        // SAFETY: an empty instruction string that only names a register:
+        // no memory, stack or flags are touched.
+        unsafe { core::arch::asm!("/* {0:e} */", in(reg) i, options(nomem, nostack, preserves_flags)) };
+    }
+}

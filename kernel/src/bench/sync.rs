@@ -1,0 +1,147 @@
+//! Mirrors of the sync package's benchmarks (sync/mutex_test.go,
+//! rwmutex_test.go, waitgroup_test.go, once_test.go, cond_test.go), on
+//! `runtime::sync`: [`RawMutex`] and [`RawRwMutex`] are Go's `sync.Mutex`
+//! and `sync.RWMutex` with explicit lock/unlock, as Go's bodies call them.
+use alloc::sync::Arc;
+
+use runtime::bench::B;
+use runtime::chan::Chan;
+use runtime::sched;
+use runtime::sync::{Cond, Mutex, Once, RawMutex, RawRwMutex, WaitGroup};
+
+/// Mirrors `sync.BenchmarkMutexUncontended`: under RunParallel, each
+/// goroutine locks and unlocks its own mutex, padded (Go's `PaddedMutex`)
+/// so that no two share a cache line.
+pub fn mutex_uncontended(b: &mut B) {
+    struct PaddedMutex {
+        mutex: RawMutex,
+        _pad: [u8; 128],
+    }
+    b.run_parallel(|pb| {
+        let mu = PaddedMutex { mutex: RawMutex::new(), _pad: [0; 128] };
+        while pb.next() {
+            mu.mutex.lock();
+            mu.mutex.unlock();
+        }
+    });
+}
+
+/// Go's `benchmarkMutex(b, slack, work)`: every RunParallel goroutine locks
+/// and unlocks one shared mutex; `slack` runs 10 goroutines per P, `work`
+/// adds 100 iterations of local work outside the lock.
+fn benchmark_mutex(b: &mut B, slack: bool, work: bool) {
+    let mu = RawMutex::new();
+    if slack {
+        b.set_parallelism(10);
+    }
+    b.run_parallel(|pb| {
+        while pb.next() {
+            mu.lock();
+            mu.unlock();
+            if work {
+                super::model_work(100);
+            }
+        }
+    });
+}
+
+/// Mirrors `sync.BenchmarkMutex`: `benchmarkMutex(b, false, false)`, the
+/// contended mutex with no slack and no work.
+pub fn mutex(b: &mut B) {
+    benchmark_mutex(b, false, false)
+}
+
+/// Mirrors `sync.BenchmarkRWMutexUncontended`: under RunParallel, each
+/// goroutine takes its own padded RWMutex for reading twice, releases it
+/// twice, then takes and releases it for writing.
+pub fn rw_mutex_uncontended(b: &mut B) {
+    struct PaddedRwMutex {
+        rwm: RawRwMutex,
+        _pad: [u32; 32],
+    }
+    b.run_parallel(|pb| {
+        let rwm = PaddedRwMutex { rwm: RawRwMutex::new(), _pad: [0; 32] };
+        while pb.next() {
+            rwm.rwm.rlock();
+            rwm.rwm.rlock();
+            rwm.rwm.runlock();
+            rwm.rwm.runlock();
+            rwm.rwm.lock();
+            rwm.rwm.unlock();
+        }
+    });
+}
+
+/// Mirrors `sync.BenchmarkWaitGroupUncontended`: under RunParallel, each
+/// goroutine does Add(1), Done(), Wait() on its own padded WaitGroup.
+pub fn wait_group_uncontended(b: &mut B) {
+    struct PaddedWaitGroup {
+        wg: WaitGroup,
+        _pad: [u8; 128],
+    }
+    b.run_parallel(|pb| {
+        let wg = PaddedWaitGroup { wg: WaitGroup::new(), _pad: [0; 128] };
+        while pb.next() {
+            wg.wg.add(1);
+            wg.wg.done();
+            wg.wg.wait();
+        }
+    });
+}
+
+/// Mirrors `sync.BenchmarkOnce`: under RunParallel, `once.Do(f)` on one
+/// shared Once with an empty `f` (done after the first call: the fast path).
+pub fn once(b: &mut B) {
+    let once = Once::new();
+    let f = || {};
+    b.run_parallel(|pb| {
+        while pb.next() {
+            once.call_once(f);
+        }
+    });
+}
+
+/// Mirrors `sync.BenchmarkCond2`: `benchmarkCond(b, 2)`.
+pub fn cond_2(b: &mut B) {
+    benchmark_cond(b, 2)
+}
+
+/// Go's `benchmarkCond(b, waiters)`: `waiters + 1` goroutines meet `b.N`
+/// times at a Cond; the last to arrive broadcasts, the others wait. A
+/// goroutine that finishes sets `id = -1` and broadcasts, so the others
+/// leave too. Go's `id` is a variable the goroutines share under `c.L`; our
+/// Cond waits with the guard of the Mutex that holds `id`.
+fn benchmark_cond(b: &mut B, waiters: i64) {
+    let c = Arc::new((Mutex::new(0i64), Cond::new()));
+    let done = Chan::<bool>::new(0);
+    let n = b.n;
+    for _ in 0..waiters + 1 {
+        let (c, done) = (c.clone(), done.clone());
+        sched::go(move || {
+            let (l, cond) = &*c;
+            for _ in 0..n {
+                let mut id = l.lock();
+                if *id == -1 {
+                    drop(id);
+                    break;
+                }
+                *id += 1;
+                if *id == waiters + 1 {
+                    *id = 0;
+                    cond.broadcast();
+                } else {
+                    id = cond.wait(id);
+                }
+                drop(id);
+            }
+            let mut id = l.lock();
+            *id = -1;
+            cond.broadcast();
+            drop(id);
+            done.send(true);
+        });
+    }
+    for _ in 0..waiters + 1 {
+        done.recv();
+    }
+}

@@ -78,6 +78,9 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     }
 
     let slice_ns = params.uint("timeslice").unwrap_or(10_000) * 1000;
+    if let Some(hz) = params.uint("profilehz") {
+        arch::profile::start(hz);
+    }
     runtime::sched::init(gomaxprocs, slice_ns);
     for cpu in 1..machine.cpus_online {
         arch::smp::post_call(cpu, |_| runtime::sched::mstart(), 0);
@@ -98,6 +101,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
             (None, Some(list)) => bench::run(list, benchtime, count, gomaxprocs),
             (None, None) => demo::run(demo),
         };
+        arch::profile::report(&mut arch::fault::Console, 40);
         arch::exit(if ok { arch::ExitCode::Success } else { arch::ExitCode::Failure })
     })
 }

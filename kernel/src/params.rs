@@ -79,6 +79,11 @@ pub const SPECS: &[Spec] = &[
         kind: Kind::Uint { min: 50, max: 1_000_000 },
         help: "goroutine time slice in microseconds before preemption (default 10000 = 10 ms)",
     },
+    Spec {
+        key: "profilehz",
+        kind: Kind::Uint { min: 1, max: 100_000 },
+        help: "sample every CPU's instruction pointer N times a second; print the top functions at exit",
+    },
     Spec { key: "GODEBUG", kind: Kind::Text, help: "schedtrace=MS prints scheduler state every MS milliseconds" },
     Spec {
         key: "loglevel",

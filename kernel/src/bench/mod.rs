@@ -63,6 +63,7 @@ pub const BENCHMARKS: &[Benchmark] = &[
     Benchmark { name: "Once", go_package: "sync", run: sync::once },
     Benchmark { name: "Cond2", go_package: "sync", run: sync::cond_2 },
     Benchmark { name: "Gosched", go_package: "gort", run: proc::gosched_round_trip },
+    Benchmark { name: "AtomicCASAdd", go_package: "gort", run: proc::atomic_cas_add },
 ];
 
 /// The benchmarks a `bench=` value selects, or the first unknown name.

@@ -164,3 +164,14 @@ pub fn gosched_round_trip(b: &mut B) {
     stop.store(true, Ordering::Relaxed);
     done.recv();
 }
+
+/// Mirrors gort's `BenchmarkAtomicCASAdd` (harness/gobench): a control for
+/// the emulation, not the runtime. The two atomic instructions of an
+/// uncontended mutex lock/unlock on a stack word, nothing else.
+pub fn atomic_cas_add(b: &mut B) {
+    let x = core::sync::atomic::AtomicI32::new(0);
+    for _ in 0..b.n {
+        let _ = core::hint::black_box(x.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst));
+        x.fetch_add(-1, Ordering::SeqCst);
+    }
+}

@@ -65,7 +65,7 @@ use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::sched::g::{GQueue, WaitReason};
-use crate::sched::lock::{Lock, LockGuard};
+use crate::sched::lock::{GLock, LockGuard};
 use crate::sched::proc::{curg, gopark, goready};
 use crate::sched::sudog::{Sudog, WaitQ};
 
@@ -77,7 +77,8 @@ pub use select::{selectgo, Case, RecvSlot, SendSlot};
 
 /// The type-erased channel (Go's `hchan`).
 pub struct HChan {
-    lock: Lock<()>,
+    /// Never taken by an interrupt handler: a [`GLock`].
+    lock: GLock<()>,
     /// Values in the buffer (written under `lock`; read racily by step 1).
     qcount: AtomicUsize,
     /// Next slot to send into / receive from (under `lock`).
@@ -120,7 +121,7 @@ impl HChan {
             NonNull::new(unsafe { alloc(layout) }).unwrap_or_else(|| panic!("makechan: out of memory"))
         };
         HChan {
-            lock: Lock::new(()),
+            lock: GLock::new(()),
             qcount: AtomicUsize::new(0),
             sendx: AtomicUsize::new(0),
             recvx: AtomicUsize::new(0),
@@ -158,6 +159,28 @@ impl HChan {
         self.closed.load(Ordering::SeqCst)
     }
 
+    /// Moves one element's bytes from `src` to `dst` (Go's `typedmemmove`).
+    /// Word-sized and smaller elements, the common case, are copied inline:
+    /// a `memcpy` call for eight bytes costs more than the copy.
+    ///
+    /// # Safety
+    /// Both point to `elemsize` valid bytes, not overlapping.
+    #[inline]
+    unsafe fn copy(&self, src: *const u8, dst: *mut u8) {
+        // SAFETY: per the contract (unaligned accesses: an 8-byte element
+        // may be only byte-aligned).
+        unsafe {
+            match self.elemsize {
+                0 => {}
+                1 => *dst = *src,
+                2 => ptr::write_unaligned(dst as *mut u16, ptr::read_unaligned(src as *const u16)),
+                4 => ptr::write_unaligned(dst as *mut u32, ptr::read_unaligned(src as *const u32)),
+                8 => ptr::write_unaligned(dst as *mut u64, ptr::read_unaligned(src as *const u64)),
+                n => ptr::copy_nonoverlapping(src, dst, n),
+            }
+        }
+    }
+
     /// Address of buffer slot `i` (Go's `chanbuf`).
     #[inline]
     fn slot(&self, i: usize) -> *mut u8 {
@@ -165,7 +188,7 @@ impl HChan {
         unsafe { self.buf.as_ptr().add(i * self.elemsize) }
     }
 
-    pub(crate) fn lock(&self) -> LockGuard<'_, ()> {
+    pub(crate) fn lock(&self) -> LockGuard<'_, (), false> {
         self.lock.lock()
     }
 
@@ -174,7 +197,14 @@ impl HChan {
     }
 
     /// # Safety
-    /// As for [`Lock::unlock_raw`].
+    /// This M holds another channel's lock (see `Lock::lock_raw_nested`).
+    pub(crate) unsafe fn lock_raw_nested(&self) {
+        // SAFETY: forwarded.
+        unsafe { self.lock.lock_raw_nested() }
+    }
+
+    /// # Safety
+    /// As for `Lock::unlock_raw`.
     pub(crate) unsafe fn unlock_raw(&self, irq: bool) {
         // SAFETY: forwarded.
         unsafe { self.lock.unlock_raw(irq) }
@@ -184,7 +214,7 @@ impl HChan {
     pub(crate) unsafe fn buf_put(&self, ep: *const u8) {
         let sendx = self.sendx.load(Ordering::Relaxed);
         // SAFETY: the caller holds the lock and the slot is free; `ep` holds a value.
-        unsafe { ptr::copy_nonoverlapping(ep, self.slot(sendx), self.elemsize) };
+        unsafe { self.copy(ep, self.slot(sendx)) };
         self.sendx.store(if sendx + 1 == self.dataqsiz { 0 } else { sendx + 1 }, Ordering::Relaxed);
         self.qcount.fetch_add(1, Ordering::Release);
     }
@@ -193,7 +223,7 @@ impl HChan {
     pub(crate) unsafe fn buf_take(&self, ep: *mut u8) {
         let recvx = self.recvx.load(Ordering::Relaxed);
         // SAFETY: the caller holds the lock and the head slot holds a value.
-        unsafe { ptr::copy_nonoverlapping(self.slot(recvx), ep, self.elemsize) };
+        unsafe { self.copy(self.slot(recvx), ep) };
         self.recvx.store(if recvx + 1 == self.dataqsiz { 0 } else { recvx + 1 }, Ordering::Relaxed);
         self.qcount.fetch_sub(1, Ordering::Release);
     }
@@ -263,7 +293,7 @@ pub(crate) unsafe fn send(c: &HChan, sg: *mut Sudog, ep: *const u8, unlock: impl
     // SAFETY: per the contract; the receiver's G is parked, its frame alive.
     unsafe {
         if !(*sg).elem.is_null() {
-            ptr::copy_nonoverlapping(ep, (*sg).elem, c.elemsize);
+            c.copy(ep, (*sg).elem);
             (*sg).elem = ptr::null_mut();
         }
         wake(sg, true, unlock);
@@ -281,13 +311,13 @@ pub(crate) unsafe fn recv(c: &HChan, sg: *mut Sudog, ep: *mut u8, unlock: impl F
     // SAFETY: per the contract.
     unsafe {
         if c.dataqsiz == 0 {
-            ptr::copy_nonoverlapping((*sg).elem, ep, c.elemsize);
+            c.copy((*sg).elem, ep);
         } else {
             // The buffer is full: the head goes to us, the sender's value to
             // the tail, which is the same slot.
             let recvx = c.recvx.load(Ordering::Relaxed);
-            ptr::copy_nonoverlapping(c.slot(recvx), ep, c.elemsize);
-            ptr::copy_nonoverlapping((*sg).elem, c.slot(recvx), c.elemsize);
+            c.copy(c.slot(recvx), ep);
+            c.copy((*sg).elem, c.slot(recvx));
             let next = if recvx + 1 == c.dataqsiz { 0 } else { recvx + 1 };
             c.recvx.store(next, Ordering::Relaxed);
             c.sendx.store(next, Ordering::Relaxed);

@@ -303,17 +303,18 @@ fn selectgo_slices(cases: &mut [Case<'_>], pollorder: &mut [u16], lockorder: &mu
 /// Locks every distinct channel in lock order (Go's `sellock`); returns the
 /// interrupt state from before the first lock, which its release restores.
 fn sellock(cases: &[Case<'_>], lockorder: &[u16]) -> bool {
-    let mut irq = false;
-    let mut last: *const HChan = ptr::null();
-    for (k, &i) in lockorder.iter().enumerate() {
+    let Some(&first) = lockorder.first() else {
+        return false;
+    };
+    // The first lock turns interrupts off; the others find them off.
+    let irq = cases[first as usize].chan().lock_raw();
+    let mut last = cases[first as usize].c;
+    for &i in &lockorder[1..] {
         let c = cases[i as usize].c;
         if c != last {
             last = c;
-            // The first lock turns interrupts off; the others see them off.
-            let was = cases[i as usize].chan().lock_raw();
-            if k == 0 {
-                irq = was;
-            }
+            // SAFETY: interrupts are off: we hold the first channel's lock.
+            unsafe { cases[i as usize].chan().lock_raw_nested() };
         }
     }
     irq

@@ -192,8 +192,6 @@ pub struct G {
     pub(crate) entry: UnsafeCell<Option<Box<dyn FnOnce() + Send>>>,
     /// Link on whichever GQueue/GList holds the G (guarded by that list's lock).
     pub(crate) schedlink: AtomicPtr<G>,
-    /// A preemption request that arrived while the G could not be preempted.
-    pub(crate) preempt: AtomicBool,
     /// Nesting of `lock_os_thread` (Go's `m.lockedExt`; 0: not locked).
     /// Only the G itself changes it, with interrupts off.
     pub(crate) locked: AtomicU32,
@@ -236,7 +234,6 @@ impl G {
             stack: UnsafeCell::new(None),
             entry: UnsafeCell::new(None),
             schedlink: AtomicPtr::new(ptr::null_mut()),
-            preempt: AtomicBool::new(false),
             locked: AtomicU32::new(0),
             lockedm: AtomicUsize::new(0),
             trap: AtomicUsize::new(0),

@@ -1,19 +1,31 @@
-//! `Lock<T>`: the runtime's spinlock (Go's `mutex` with `lock`/`unlock`).
+//! `Lock<T>`: the runtime's spinlock (Go's `mutex` with `lock`/`unlock`),
+//! and `GLock<T>`, the same for data no interrupt handler touches.
 //!
 //! ## The rule, enforced here once
-//! A runtime lock may be taken by an interrupt handler (a timer or, later, a
-//! NIC interrupt readying a goroutine), and its holder must never be
-//! preempted: a preempted holder would leave every other CPU spinning for a
-//! whole time slice, or forever if the preempting code wants the same lock.
-//! So `lock()`:
-//! 1. disables interrupts (saving the previous state), which also pins the
-//!    caller to its CPU and M;
-//! 2. increments the M's `locks` count (Go's `m.locks`), which the
-//!    preemption path checks: an M with `locks > 0` is never preempted;
+//! A runtime lock's holder must never be preempted: a preempted holder would
+//! leave every other CPU spinning for a whole time slice, or forever if the
+//! preempting code wants the same lock. So taking a lock:
+//! 1. for a [`Lock`] (the default, `IRQ = true`), disables interrupts, saving
+//!    the previous state: an interrupt handler may take the same lock (the
+//!    scheduler's, which a timer or, later, a NIC interrupt takes to ready a
+//!    goroutine), and must not find it held by the code it interrupted;
+//! 2. increments this CPU's `m.locks` ([`machine::acquirem`], one
+//!    instruction on the CPU's own counter, so it cannot be split by a
+//!    preemption and always counts on the CPU the code runs on); the
+//!    preemption path refuses to preempt while it is non-zero, which also
+//!    pins the holder to its CPU and M;
 //! 3. spins with test-and-test-and-set until the flag is ours.
 //!
+//! A [`GLock`] (`IRQ = false`) skips step 1. It is for locks that only
+//! goroutines and the scheduler stack take — channels, semaphores, timers'
+//! own state — never an interrupt handler: the emulator charges for every
+//! change of the interrupt flag (reading it is a helper call, enabling it
+//! ends a translation block), and a channel operation takes such a lock
+//! every time. A timer interrupt that arrives meanwhile finds `m.locks > 0`
+//! and defers its preemption.
+//!
 //! Dropping the guard releases the flag (Release, pairing with the Acquire of
-//! the next winner's compare-exchange), decrements `locks`, restores the
+//! the next winner's compare-exchange), decrements `m.locks`, restores the
 //! interrupt state and, if a preemption request arrived while the lock was
 //! held and this was the last lock, honours it now (Go's `releasem` restoring
 //! the stack guard so the next prologue yields).
@@ -25,52 +37,62 @@ use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::machine;
-use super::{preempt, proc};
+use super::preempt;
 
-pub struct Lock<T> {
+pub struct Lock<T, const IRQ: bool = true> {
     locked: AtomicBool,
     value: UnsafeCell<T>,
 }
 
-// SAFETY: the value is only reached through a guard, and guards are exclusive.
-unsafe impl<T: Send> Sync for Lock<T> {}
-// SAFETY: moving the lock moves the value; it has no thread affinity.
-unsafe impl<T: Send> Send for Lock<T> {}
+/// A lock never taken by an interrupt handler (see the module docs).
+pub type GLock<T> = Lock<T, false>;
 
-pub struct LockGuard<'a, T> {
-    lock: &'a Lock<T>,
+// SAFETY: the value is only reached through a guard, and guards are exclusive.
+unsafe impl<T: Send, const IRQ: bool> Sync for Lock<T, IRQ> {}
+// SAFETY: moving the lock moves the value; it has no thread affinity.
+unsafe impl<T: Send, const IRQ: bool> Send for Lock<T, IRQ> {}
+
+pub struct LockGuard<'a, T, const IRQ: bool = true> {
+    lock: &'a Lock<T, IRQ>,
     irq: bool,
 }
 
-impl<T> Lock<T> {
+impl<T, const IRQ: bool> Lock<T, IRQ> {
     pub const fn new(value: T) -> Self {
         Lock { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
     }
 
-    /// Go's `lock`: interrupts off, `m.locks++`, spin.
-    pub fn lock(&self) -> LockGuard<'_, T> {
-        let irq = machine::irq_disable();
-        proc::getm().acquire();
+    /// Go's `lock`: (interrupts off,) `m.locks++`, spin.
+    #[inline]
+    pub fn lock(&self) -> LockGuard<'_, T, IRQ> {
+        let irq = if IRQ { machine::irq_disable() } else { false };
+        self.acquire_spin();
+        LockGuard { lock: self, irq }
+    }
+
+    /// `m.locks++` and spin until the flag is ours.
+    #[inline]
+    fn acquire_spin(&self) {
+        machine::acquirem();
         while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
             while self.locked.load(Ordering::Relaxed) {
                 core::hint::spin_loop();
             }
         }
-        LockGuard { lock: self, irq }
     }
 
     /// Like `lock`, but gives up after `spins` failed attempts (fatal-error
     /// paths, which must not wait forever for a lock their own CPU may hold).
-    pub fn try_lock_for(&self, spins: u32) -> Option<LockGuard<'_, T>> {
-        let irq = machine::irq_disable();
-        proc::getm().acquire();
+    pub fn try_lock_for(&self, spins: u32) -> Option<LockGuard<'_, T, IRQ>> {
+        let irq = if IRQ { machine::irq_disable() } else { false };
+        machine::acquirem();
         for _ in 0..spins {
             if self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
                 return Some(LockGuard { lock: self, irq });
             }
             core::hint::spin_loop();
         }
-        proc::getm().release();
+        machine::releasem();
         machine::irq_restore(irq);
         None
     }
@@ -83,6 +105,16 @@ impl<T> Lock<T> {
         let irq = guard.irq;
         core::mem::forget(guard);
         irq
+    }
+
+    /// Like `lock_raw` for a lock taken while this M already holds another
+    /// of its kind: for a [`Lock`], interrupts are off already, so reading
+    /// and changing their state is skipped. Release it with `unlock_raw(false)`.
+    ///
+    /// # Safety
+    /// This M holds a lock of the same kind (for a `Lock`: interrupts are off).
+    pub(crate) unsafe fn lock_raw_nested(&self) {
+        self.acquire_spin();
     }
 
     /// Releases a lock taken with [`Lock::lock_raw`] (Go's `unlock`).
@@ -101,7 +133,7 @@ impl<T> Lock<T> {
     }
 }
 
-impl<T> Deref for LockGuard<'_, T> {
+impl<T, const IRQ: bool> Deref for LockGuard<'_, T, IRQ> {
     type Target = T;
     fn deref(&self) -> &T {
         // SAFETY: we hold the lock.
@@ -109,21 +141,25 @@ impl<T> Deref for LockGuard<'_, T> {
     }
 }
 
-impl<T> DerefMut for LockGuard<'_, T> {
+impl<T, const IRQ: bool> DerefMut for LockGuard<'_, T, IRQ> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: we hold the lock, so this is the only reference.
         unsafe { &mut *self.lock.value.get() }
     }
 }
 
-impl<T> Drop for LockGuard<'_, T> {
+impl<T, const IRQ: bool> Drop for LockGuard<'_, T, IRQ> {
+    #[inline]
     fn drop(&mut self) {
         self.lock.locked.store(false, Ordering::Release);
-        // Still pinned (interrupts off): look for a refused preemption before
-        // turning them back on, so the common case costs no extra toggles.
-        let m = proc::getm();
-        let pending = m.release() && self.irq && m.curg().is_some_and(|g| g.preempt.load(Ordering::Relaxed));
-        machine::irq_restore(self.irq);
+        // Still pinned: look for a refused preemption before turning
+        // interrupts back on, so the common case costs no extra toggles. A
+        // nested guard of a `Lock` (irq false) leaves that to the outermost.
+        // True only if this was the last lock and a preemption was refused.
+        let pending = machine::releasem() && (!IRQ || self.irq);
+        if IRQ {
+            machine::irq_restore(self.irq);
+        }
         if pending {
             preempt::deferred();
         }

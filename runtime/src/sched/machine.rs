@@ -17,7 +17,10 @@
 //! states its contract.
 //!
 //! ## Contracts every provider keeps
-//! - `cpu()` is stable while interrupts are off (nothing can move the caller).
+//! - `cpu()` is stable while interrupts are off or `mlocks() > 0` (nothing
+//!   can move the caller).
+//! - `acquirem`/`releasem` change the calling CPU's count indivisibly with
+//!   respect to that CPU's interrupts; only that CPU ever reads it.
 //! - `switch(from, to)` saves what a call must preserve into `from` and
 //!   resumes `to`; it neither enables nor disables interrupts.
 //! - `halt()` is entered with interrupts off and returns with them off, after
@@ -56,6 +59,11 @@ unsafe extern "Rust" {
     fn machine_context_new(stack: &Stack, entry: Entry, arg: usize) -> Context;
     fn machine_switch(from: *mut Context, to: *const Context);
     fn machine_switch_final(to: *const Context) -> !;
+    fn machine_acquirem();
+    fn machine_releasem() -> u32;
+    fn machine_mlocks() -> u32;
+    fn machine_request_preempt();
+    fn machine_take_preempt_request() -> bool;
     fn machine_irq_disable() -> bool;
     fn machine_irq_restore(enabled: bool);
     fn machine_wake(cpu: usize);
@@ -123,6 +131,52 @@ pub unsafe fn switch_final(to: *const Context) -> ! {
     unsafe { machine_switch_final(to) }
 }
 
+/// Go's `acquirem`: one more reason not to preempt whatever runs on this
+/// CPU (runtime locks held, `PreemptOff` sections). The provider changes a
+/// per-CPU count in one step that a preemption cannot split, so the count
+/// always lands on the CPU the caller runs on, and from then on it stays there.
+#[inline]
+pub fn acquirem() {
+    // SAFETY: provider functions have no preconditions beyond their contracts.
+    unsafe { machine_acquirem() }
+}
+
+/// The bit of the per-CPU `m.locks` word that records a refused preemption.
+pub const PREEMPT_REQUESTED: u32 = 1 << 31;
+
+/// Go's `releasem`: returns true if that was the last reason and a
+/// preemption was refused meanwhile (the caller should honour it now).
+#[inline]
+pub fn releasem() -> bool {
+    // SAFETY: as above.
+    unsafe { machine_releasem() == PREEMPT_REQUESTED }
+}
+
+/// This CPU's `m.locks` (0: preemptible).
+#[inline]
+pub fn mlocks() -> u32 {
+    // SAFETY: as above.
+    unsafe { machine_mlocks() & !PREEMPT_REQUESTED }
+}
+
+/// Records that a preemption of whatever runs on this CPU was refused
+/// (interrupt handlers, interrupts off): the last `releasem` reports it.
+/// While `m.locks > 0` the code cannot move, so a per-CPU note is as good as
+/// Go's per-G `gp.preempt`; a note that outlives its goroutine costs the next
+/// one on this CPU a spurious, harmless preemption.
+#[inline]
+pub fn request_preempt() {
+    // SAFETY: as above.
+    unsafe { machine_request_preempt() }
+}
+
+/// Clears the note of [`request_preempt`]; true if it was there. Interrupts off.
+#[inline]
+pub fn take_preempt_request() -> bool {
+    // SAFETY: as above.
+    unsafe { machine_take_preempt_request() }
+}
+
 /// Disables interrupts; returns whether they were enabled.
 #[inline]
 pub fn irq_disable() -> bool {
@@ -176,6 +230,11 @@ impl IrqOff {
     #[inline]
     pub fn new() -> IrqOff {
         IrqOff(irq_disable())
+    }
+
+    /// Whether interrupts were on before this section.
+    pub fn was_enabled(&self) -> bool {
+        self.0
     }
 }
 

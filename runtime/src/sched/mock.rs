@@ -13,7 +13,7 @@
 //! `throw` prints Go's `fatal error:` line and aborts the test process.
 use std::cell::Cell;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -136,6 +136,37 @@ fn machine_switch_final(to: *const Context) -> ! {
     loop {
         std::thread::park();
     }
+}
+
+/// Per mock CPU `m.locks` (no interrupts here, so plain atomics suffice).
+static LOCKS: [AtomicU32; super::p::MAX_M] = [const { AtomicU32::new(0) }; super::p::MAX_M];
+
+#[unsafe(no_mangle)]
+fn machine_acquirem() {
+    LOCKS[machine_cpu()].fetch_add(1, Ordering::Relaxed);
+}
+
+#[unsafe(no_mangle)]
+fn machine_releasem() -> u32 {
+    let before = LOCKS[machine_cpu()].fetch_sub(1, Ordering::Relaxed);
+    assert!(before & !super::machine::PREEMPT_REQUESTED > 0, "releasem without acquirem");
+    before - 1
+}
+
+#[unsafe(no_mangle)]
+fn machine_mlocks() -> u32 {
+    LOCKS[machine_cpu()].load(Ordering::Relaxed)
+}
+
+#[unsafe(no_mangle)]
+fn machine_request_preempt() {
+    LOCKS[machine_cpu()].fetch_or(super::machine::PREEMPT_REQUESTED, Ordering::Relaxed);
+}
+
+#[unsafe(no_mangle)]
+fn machine_take_preempt_request() -> bool {
+    let before = LOCKS[machine_cpu()].fetch_and(!super::machine::PREEMPT_REQUESTED, Ordering::Relaxed);
+    before & super::machine::PREEMPT_REQUESTED != 0
 }
 
 #[unsafe(no_mangle)]

@@ -26,7 +26,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, 
 
 use super::g::{GQueue, G};
 use super::lock::Lock;
-use super::machine::Context;
+use super::machine::{self, Context};
 use super::time::TimerRef;
 use crate::runq::RunQueue;
 use crate::timers::TimerHeap;
@@ -156,8 +156,6 @@ pub struct M {
     pub(crate) oldp: AtomicPtr<P>,
     /// Looking for work without having found any (Go's `m.spinning`).
     pub(crate) spinning: AtomicBool,
-    /// Runtime locks held plus preemption-disable nesting (Go's `m.locks`).
-    locks: AtomicU32,
     /// Go's `m.park` note: set by the waker, consumed by `stopm`.
     pub(crate) wakeup: AtomicBool,
     pub(crate) action: UnsafeCell<Action>,
@@ -186,7 +184,6 @@ impl M {
             nextp: AtomicPtr::new(ptr::null_mut()),
             oldp: AtomicPtr::new(ptr::null_mut()),
             spinning: AtomicBool::new(false),
-            locks: AtomicU32::new(0),
             wakeup: AtomicBool::new(false),
             action: UnsafeCell::new(Action::None),
             rand: AtomicU64::new(0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1)),
@@ -196,22 +193,11 @@ impl M {
         }
     }
 
-    /// Go's `acquirem`: one more reason not to preempt.
-    #[inline]
-    pub(crate) fn acquire(&self) {
-        self.locks.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Go's `releasem`: returns true if that was the last reason.
-    #[inline]
-    pub(crate) fn release(&self) -> bool {
-        let before = self.locks.fetch_sub(1, Ordering::Relaxed);
-        debug_assert!(before > 0, "releasem without acquirem");
-        before == 1
-    }
-
+    /// Go's `m.locks`: runtime locks held plus preemption-disable nesting.
+    /// It lives with the CPU in the machine layer ([`machine::mlocks`]), so
+    /// it is only this CPU's to read: call on the calling CPU's own M.
     pub(crate) fn locks(&self) -> u32 {
-        self.locks.load(Ordering::Relaxed)
+        machine::mlocks()
     }
 
     /// The P held; a fatal error if none (callers are on the scheduling path).

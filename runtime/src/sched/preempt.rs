@@ -25,8 +25,9 @@
 //! ## When not to
 //! Never while the M holds a runtime lock or preemption is disabled
 //! (`m.locks > 0`, enforced by the lock type and [`PreemptOff`]): the
-//! request is remembered in `g.preempt` and honoured when the last lock is
-//! released ([`deferred`]). A goroutine wired to its M by `lock_os_thread`
+//! request is remembered in the CPU's `m.locks` word
+//! ([`machine::request_preempt`]; the holder cannot move meanwhile) and
+//! honoured when the last lock is released ([`deferred`]). A goroutine wired to its M by `lock_os_thread`
 //! is preempted like any other, as in Go: it goes to the global queue, its
 //! M waits in `stoplockedm`, and whoever takes it off the queue hands it
 //! back (see [`super::lockosthread`]). The scheduler
@@ -92,7 +93,7 @@ pub fn on_timer() -> bool {
         return false;
     }
     if m.locks() > 0 {
-        gp.preempt.store(true, Ordering::Relaxed);
+        machine::request_preempt();
         arm(m, now + SLICE_NS.load(Ordering::Relaxed));
         return false;
     }
@@ -112,7 +113,7 @@ pub fn on_wake() -> bool {
         return false;
     }
     if m.locks() > 0 {
-        gp.preempt.store(true, Ordering::Relaxed);
+        machine::request_preempt();
         return false;
     }
     true
@@ -130,41 +131,38 @@ pub fn preempt_park(frame: usize) {
 }
 
 /// A preemption that was refused because of `m.locks` happens now (called
-/// when the last lock is released, interrupts on).
+/// when the last lock is released with a request pending). Not inside an
+/// interrupts-off section: the request then stays for the next release or
+/// the next timer interrupt.
 pub(crate) fn deferred() {
-    let gp = {
-        let _irq = IrqOff::new();
+    {
+        let irq = IrqOff::new();
         let m = getm();
-        match m.curg() {
-            Some(gp) if m.locks() == 0 => gp,
-            _ => return,
+        if !irq.was_enabled() || m.locks() != 0 || !machine::take_preempt_request() || m.curg().is_none() {
+            return;
         }
-    };
-    if gp.preempt.swap(false, Ordering::Relaxed) {
-        proc::mcall(Action::Preempt);
     }
+    proc::mcall(Action::Preempt);
 }
 
 /// Disables preemption of the calling goroutine while alive (Go's
-/// `acquirem`/`releasem` pair as a guard). Interrupts stay on.
+/// `acquirem`/`releasem` pair as a guard): it stays on its CPU, M and P.
+/// Interrupts stay on.
 pub struct PreemptOff(());
 
 impl PreemptOff {
     #[allow(clippy::new_without_default)]
+    #[inline]
     pub fn new() -> PreemptOff {
-        let _irq = IrqOff::new();
-        getm().acquire();
+        machine::acquirem();
         PreemptOff(())
     }
 }
 
 impl Drop for PreemptOff {
+    #[inline]
     fn drop(&mut self) {
-        let last = {
-            let _irq = IrqOff::new();
-            getm().release()
-        };
-        if last {
+        if machine::releasem() {
             deferred();
         }
     }

@@ -69,6 +69,7 @@ use super::lock::Lock;
 use super::lockosthread::{lockedm, startlockedm, stoplockedm, unwire_on_exit};
 use super::machine::{self, IrqOff};
 use super::p::{Action, PStatus, ALLP, M, MAX_P, MS, P, RUNQ_SIZE};
+use super::preempt::PreemptOff;
 use super::time;
 
 /// Global scheduler state under `SCHED` (Go's `sched`).
@@ -114,7 +115,7 @@ pub(crate) fn getm() -> &'static M {
 
 /// The running goroutine, or None on a scheduler stack (Go's `getg().m.curg`).
 pub fn getg() -> Option<&'static G> {
-    let _irq = IrqOff::new();
+    let _p = PreemptOff::new();
     getm().curg()
 }
 
@@ -208,10 +209,12 @@ pub(crate) fn execute(m: &'static M, gp: &'static G, inherit: bool) {
     gp.cas_status(GStatus::Runnable, GStatus::Running);
     let now = machine::nanotime();
     if !inherit {
-        pp.schedtick.fetch_add(1, Ordering::Relaxed);
+        // Only the P's owner writes these counters: no atomic add needed
+        // (others read them for schedtrace).
+        pp.schedtick.store(pp.schedtick.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
         pp.schedwhen.store(now, Ordering::Relaxed);
     }
-    pp.stats.runs.fetch_add(1, Ordering::Relaxed);
+    pp.stats.runs.store(pp.stats.runs.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     // SAFETY: the G is Running and ours alone; nobody else touches its stack or context.
     unsafe {
         if (*gp.stack.get()).is_none() {
@@ -309,7 +312,8 @@ fn gdestroy(m: &'static M, gp: &'static G) {
 }
 
 /// Switches to g0 with `action` (Go's `mcall`). Returns when the G runs again.
-pub(crate) fn mcall(action: Action) {
+/// Returns the interrupt state from before the call, which it restored.
+pub(crate) fn mcall(action: Action) -> bool {
     let irq = machine::irq_disable();
     let m = getm();
     let Some(gp) = m.curg() else { machine::throw(format_args!("mcall on the scheduler stack")) };
@@ -319,6 +323,7 @@ pub(crate) fn mcall(action: Action) {
     // gp's context slot is written here and read only by whoever resumes it.
     unsafe { machine::switch(gp.ctx.get(), m.g0.get()) };
     machine::irq_restore(irq);
+    irq
 }
 
 /// Go's `gopark`: blocks the calling goroutine. On the scheduler stack, with
@@ -332,15 +337,19 @@ pub fn gopark(reason: WaitReason, unlock: impl FnOnce(&'static G) -> bool) {
     // SAFETY: only the lifetime is erased: `finish` calls it while this frame
     // is suspended inside `mcall`, before the G can run again.
     let f: *mut (dyn FnMut(&'static G) -> bool + 'static) = unsafe { core::mem::transmute(f) };
-    mcall(Action::Park(reason, f));
-    // The unlock function released whatever the caller held (often a runtime
-    // lock, which had turned interrupts off); a goroutine runs with them on.
-    machine::irq_restore(true);
+    let irq = mcall(Action::Park(reason, f));
+    // The unlock function released whatever the caller held; if that was a
+    // lock that had turned interrupts off, its release happened on the
+    // scheduler stack: a goroutine runs with them on.
+    if !irq {
+        machine::irq_restore(true);
+    }
 }
 
 /// Go's `goready`: makes a Waiting goroutine runnable, next on this P.
 pub fn goready(gp: &'static G) {
-    let _irq = IrqOff::new();
+    // Pinned to this P (interrupt handlers never touch a local run queue).
+    let _p = PreemptOff::new();
     let m = getm();
     match gp.status() {
         GStatus::Waiting(reason) => gp.cas_status(GStatus::Waiting(reason), GStatus::Runnable),
@@ -384,17 +393,18 @@ pub fn goyield() {
 }
 
 /// Go's `cheaprand`: a fast per-M pseudo-random number (select's poll order).
+/// Interrupts stay on: a goroutine moved to another CPU halfway through
+/// steps that M's generator instead, which only makes it a little more random.
 pub fn cheaprand() -> u32 {
-    let _irq = IrqOff::new();
-    getm().fastrand()
+    MS[machine::cpu()].fastrand()
 }
 
 /// Whether the caller is a goroutine that may give up its P now (no runtime
 /// locks held): a semaphore's direct hand-off yields only then.
 pub(crate) fn may_yield() -> bool {
-    let _irq = IrqOff::new();
+    let _p = PreemptOff::new();
     let m = getm();
-    m.locks() == 0 && m.curg().is_some()
+    m.locks() == 1 && m.curg().is_some()
 }
 
 /// Go's `sync_runtime_canSpin`: a contended `sync.Mutex` may spin a little
@@ -408,7 +418,7 @@ pub fn sync_can_spin(iter: u32) -> bool {
     if procs <= NPIDLE.load(Ordering::Relaxed) + NMSPINNING.load(Ordering::Relaxed) + 1 {
         return false;
     }
-    let _irq = IrqOff::new();
+    let _p = PreemptOff::new();
     let m = getm();
     let pp = m.p.load(Ordering::Relaxed);
     // SAFETY: Ps are never freed.
@@ -425,7 +435,7 @@ pub fn sync_do_spin() {
 /// The running goroutine; a fatal error on the scheduler stack (channel and
 /// semaphore operations block, so only a goroutine may call them).
 pub(crate) fn curg() -> &'static G {
-    let _irq = IrqOff::new();
+    let _p = PreemptOff::new();
     match getm().curg() {
         Some(g) => g,
         None => machine::throw(format_args!("blocking operation on the scheduler stack")),
@@ -436,14 +446,14 @@ pub(crate) fn curg() -> &'static G {
 /// next on this P. Returns its id.
 pub fn go(f: impl FnOnce() + Send + 'static) -> u64 {
     let entry: Box<dyn FnOnce() + Send> = Box::new(f);
-    let _irq = IrqOff::new();
+    // Pinned to this P (interrupt handlers never touch a local run queue).
+    let _p = PreemptOff::new();
     let m = getm();
     let pp = m.p();
     let gp = gfget(pp).unwrap_or_else(G::alloc);
     let goid = G::new_goid();
     gp.goid.store(goid, Ordering::Relaxed);
     gp.parent.store(m.curg().map_or(0, |g| g.goid()), Ordering::Relaxed);
-    gp.preempt.store(false, Ordering::Relaxed);
     // SAFETY: the G is Idle or Dead: no one else references its fields.
     unsafe {
         *gp.entry.get() = Some(entry);

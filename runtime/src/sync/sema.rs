@@ -37,7 +37,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::sched::g::{GQueue, WaitReason};
-use crate::sched::lock::Lock;
+use crate::sched::lock::GLock;
 use crate::sched::proc::{curg, gopark, goready, goyield, may_yield};
 use crate::sched::sudog::{Sudog, WaitQ};
 
@@ -46,13 +46,13 @@ pub struct Sema {
     count: AtomicU32,
     /// Waiters counted under `lock`, read without it (Go's `root.nwait`).
     nwait: AtomicU32,
-    lock: Lock<()>,
+    lock: GLock<()>,
     waiters: WaitQ,
 }
 
 impl Sema {
     pub const fn new(count: u32) -> Sema {
-        Sema { count: AtomicU32::new(count), nwait: AtomicU32::new(0), lock: Lock::new(()), waiters: WaitQ::new() }
+        Sema { count: AtomicU32::new(count), nwait: AtomicU32::new(0), lock: GLock::new(()), waiters: WaitQ::new() }
     }
 
     /// Go's `cansemacquire`.
@@ -187,7 +187,7 @@ pub struct NotifyList {
     wait: AtomicU32,
     /// Next ticket to notify (written under `lock`).
     notify: AtomicU32,
-    lock: Lock<()>,
+    lock: GLock<()>,
     waiters: WaitQ,
 }
 
@@ -204,7 +204,7 @@ impl Default for NotifyList {
 
 impl NotifyList {
     pub const fn new() -> NotifyList {
-        NotifyList { wait: AtomicU32::new(0), notify: AtomicU32::new(0), lock: Lock::new(()), waiters: WaitQ::new() }
+        NotifyList { wait: AtomicU32::new(0), notify: AtomicU32::new(0), lock: GLock::new(()), waiters: WaitQ::new() }
     }
 
     /// Go's `notifyListAdd`: a ticket for a coming `wait`.

@@ -37,7 +37,7 @@ use alloc::sync::Arc;
 use core::cell::UnsafeCell;
 
 use crate::chan::Chan;
-use crate::sched::lock::Lock;
+use crate::sched::lock::GLock;
 use crate::sched::machine;
 use crate::sched::time::{add_timer_here, del_timer, Timer as RuntimeTimer};
 
@@ -55,7 +55,7 @@ enum Action {
 
 struct TimerInner {
     /// Arming sequence number (Go's `t.seq`), under the lock.
-    seq: Lock<u64>,
+    seq: GLock<u64>,
     /// The runtime timer; pinned here for the inner's life.
     rt: UnsafeCell<RuntimeTimer>,
     action: Action,
@@ -71,7 +71,7 @@ unsafe impl Send for TimerInner {}
 
 impl TimerInner {
     fn new(action: Action, period: u64) -> Arc<TimerInner> {
-        Arc::new(TimerInner { seq: Lock::new(0), rt: UnsafeCell::new(RuntimeTimer::new()), action, period })
+        Arc::new(TimerInner { seq: GLock::new(0), rt: UnsafeCell::new(RuntimeTimer::new()), action, period })
     }
 
     /// Adds the runtime timer to this P's heap for `when`. Timer lock held.

@@ -80,14 +80,24 @@ pub fn write_offset(out: &mut dyn Write, pc: u64) {
     }
 }
 
+/// The start address of the function containing `pc` (`pc` itself if unknown).
+pub fn function_start(pc: u64) -> u64 {
+    table().and_then(|t| t.lookup(pc)).map_or(pc, |loc| pc - loc.offset)
+}
+
 /// True if `pc` lies inside a known kernel function.
 pub fn is_known(pc: u64) -> bool {
     table().and_then(|t| t.lookup(pc)).is_some()
 }
 
 /// The return addresses on the frame-pointer chain starting at `rbp`.
-pub fn walk(mut rbp: u64, mut each: impl FnMut(u64)) {
-    for _ in 0..MAX_FRAMES {
+pub fn walk(rbp: u64, each: impl FnMut(u64)) {
+    walk_some(rbp, MAX_FRAMES, each)
+}
+
+/// Like [`walk`], at most `frames` return addresses.
+pub fn walk_some(mut rbp: u64, frames: usize, mut each: impl FnMut(u64)) {
+    for _ in 0..frames {
         if rbp == 0 || !rbp.is_multiple_of(8) {
             return;
         }

@@ -9,6 +9,7 @@
 //! | `stack_alloc`, `stack_trim` | goroutine stacks in their arena (`stack.rs`) |
 //! | `context_new`, `switch`, `switch_final` | `context.rs`'s callee-saved switch |
 //! | `irq_disable`, `irq_restore` | `cli`, and `sti` if IF was set |
+//! | `acquirem`, `releasem`, `mlocks`, `request_preempt`, `take_preempt_request` | the CPU's `m.locks` word at `gs:12`, one instruction each |
 //! | `wake` | the WAKE IPI; `halt` is `sti; hlt; cli` |
 //! | `arm_timer` | the local APIC one-shot (or TSC-deadline) timer |
 //! | `throw` | `fatal error:` with the goroutine dump, failure exit |
@@ -34,7 +35,7 @@ use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
 
 use super::context::{self, Context};
 use super::trap::TrapFrame;
-use super::{apic, backtrace, fault, percpu, stack, time};
+use super::{apic, backtrace, fault, percpu, profile, stack, time};
 
 /// Turns on SSE for goroutine code (CR0.MP, no EM/TS; CR4.OSFXSR|OSXMMEXCPT):
 /// the kernel is soft-float, but goroutines may use SSE and FXSAVE must work.
@@ -57,6 +58,7 @@ struct FxArea([u8; 512]);
 /// The timer interrupt: counts, and preempts when the scheduler says so.
 pub fn on_timer_interrupt(frame: &mut TrapFrame) {
     percpu::this().timer_ticks.fetch_add(1, Ordering::Relaxed);
+    profile::sample(frame.rip, frame.rbp);
     if runtime::sched::preempt::on_timer() {
         preempt_here(frame);
     }
@@ -136,6 +138,31 @@ fn machine_switch_final(to: *const RtContext) -> ! {
 }
 
 #[unsafe(no_mangle)]
+fn machine_acquirem() {
+    percpu::acquirem();
+}
+
+#[unsafe(no_mangle)]
+fn machine_releasem() -> u32 {
+    percpu::releasem()
+}
+
+#[unsafe(no_mangle)]
+fn machine_mlocks() -> u32 {
+    percpu::mlocks()
+}
+
+#[unsafe(no_mangle)]
+fn machine_request_preempt() {
+    percpu::request_preempt();
+}
+
+#[unsafe(no_mangle)]
+fn machine_take_preempt_request() -> bool {
+    percpu::take_preempt_request()
+}
+
+#[unsafe(no_mangle)]
 fn machine_irq_disable() -> bool {
     let enabled = interrupts::are_enabled();
     interrupts::disable();
@@ -162,6 +189,7 @@ fn machine_halt() {
 
 #[unsafe(no_mangle)]
 fn machine_arm_timer(deadline: u64) {
+    let deadline = profile::clamp(deadline);
     if deadline == 0 {
         apic::disarm_timer();
     } else {

@@ -29,6 +29,7 @@ pub mod ioapic;
 pub mod machine;
 pub mod memory;
 pub mod percpu;
+pub mod profile;
 pub mod qemu;
 pub mod rtc;
 pub mod serial;

@@ -27,6 +27,8 @@ pub struct PerCpu {
     self_ptr: AtomicU64,
     /// Dense CPU index (gs:8).
     pub index: AtomicU32,
+    /// The M's `locks` count (gs:12): see [`acquirem`].
+    locks: AtomicU32,
     /// Local APIC id, from the MADT.
     pub apic_id: AtomicU32,
     /// Set by the CPU itself when its bring-up is complete.
@@ -58,6 +60,7 @@ impl PerCpu {
         PerCpu {
             self_ptr: AtomicU64::new(0),
             index: AtomicU32::new(0),
+            locks: AtomicU32::new(0),
             apic_id: AtomicU32::new(0),
             online: AtomicBool::new(false),
             call_fn: AtomicUsize::new(0),
@@ -107,6 +110,57 @@ pub fn cpu_id() -> usize {
     // SAFETY: as in `this`; gs:8 is `index`.
     unsafe { core::arch::asm!("mov {:e}, gs:[8]", out(reg) id, options(nostack, readonly, preserves_flags)) };
     id as usize
+}
+
+/// `m.locks++` on this CPU (Go's `acquirem`). One instruction: code that a
+/// preemption could move to another CPU still counts on the CPU it runs on.
+#[inline]
+pub fn acquirem() {
+    // SAFETY: gs:12 is this CPU's `locks` (see the struct layout).
+    unsafe { core::arch::asm!("inc dword ptr gs:[12]", options(nostack)) };
+}
+
+/// The refused-preemption bit of `locks`.
+pub const PREEMPT_REQUESTED: u32 = 1 << 31;
+
+/// `m.locks--` on this CPU (Go's `releasem`); returns the word after it
+/// (count and the refused-preemption bit). The caller holds a count, so it
+/// cannot have moved since taking it.
+#[inline]
+pub fn releasem() -> u32 {
+    let left: u32;
+    // SAFETY: as in `acquirem`; an interrupt between the two instructions
+    // can only set the request bit, which the second one then sees.
+    unsafe { core::arch::asm!("dec dword ptr gs:[12]", "mov {:e}, gs:[12]", out(reg) left, options(nostack)) };
+    left
+}
+
+/// This CPU's `locks` word.
+#[inline]
+pub fn mlocks() -> u32 {
+    let n: u32;
+    // SAFETY: as in `acquirem`.
+    unsafe { core::arch::asm!("mov {:e}, gs:[12]", out(reg) n, options(nostack, readonly, preserves_flags)) };
+    n
+}
+
+/// Records a refused preemption (the timer or wake interrupt, interrupts off).
+#[inline]
+pub fn request_preempt() {
+    // SAFETY: as in `acquirem`.
+    unsafe { core::arch::asm!("or dword ptr gs:[12], 0x80000000", options(nostack)) };
+}
+
+/// Clears the refused-preemption bit; returns whether it was set.
+#[inline]
+pub fn take_preempt_request() -> bool {
+    let before: u32;
+    // SAFETY: as in `acquirem`; `xchg`-free: interrupts that could set the
+    // bit between the two instructions are off in every caller.
+    unsafe {
+        core::arch::asm!("mov {:e}, gs:[12]", "and dword ptr gs:[12], 0x7fffffff", out(reg) before, options(nostack))
+    };
+    before & PREEMPT_REQUESTED != 0
 }
 
 /// Area of CPU `index`.

@@ -116,8 +116,16 @@ pub fn init(reservation: u64) {
     let (base, len) = memory::goroutine_stack_region();
     let stride = reservation + PAGE_SIZE;
     let slots = (len / stride) as usize;
-    *ARENA.lock() =
-        Some(Arena { base, reservation, stride, slots, next: 0, free: Vec::new(), live: Vec::new(), lowest: Vec::new() });
+    *ARENA.lock() = Some(Arena {
+        base,
+        reservation,
+        stride,
+        slots,
+        next: 0,
+        free: Vec::new(),
+        live: Vec::new(),
+        lowest: Vec::new(),
+    });
 }
 
 /// The reservation per stack.

@@ -159,6 +159,32 @@ pub fn heap_base() -> VirtAddr {
     VirtAddr::new(SLOT_BASE.load(Ordering::Relaxed) + HEAP_COLOR)
 }
 
+/// Grows QEMU TCG's software TLB on this CPU (see "TLB colors"): the
+/// emulator sizes it at each full flush from how many of its entries were
+/// filled since the last one, doubling it when over 70%; a kernel that never
+/// flushes it whole keeps the smallest size. So: read one byte of each of
+/// `PAGES` pages of the physical-memory map, reload CR3, and repeat until it
+/// had the chance to double up to 4096 entries. Costs a few milliseconds at
+/// boot, once per CPU; real hardware just refills its TLB.
+pub fn grow_emulator_tlb() {
+    const PAGES: u64 = 4096;
+    for _ in 0..8 {
+        let mut sum = 0u64;
+        for i in 0..PAGES {
+            // Low memory (from 1 MiB) is always there: 512 MiB guests and
+            // up, and the smallest accepted is 64 MiB > 1 MiB + 16 MiB.
+            let p = phys_to_virt(0x10_0000 + i * PAGE_SIZE).as_ptr::<u8>();
+            // SAFETY: the bootloader maps all physical memory at the offset;
+            // a volatile read of RAM has no side effect.
+            sum = sum.wrapping_add(u64::from(unsafe { core::ptr::read_volatile(p) }));
+        }
+        core::hint::black_box(sum);
+        let (frame, flags) = Cr3::read();
+        // SAFETY: reloading the active table changes no mapping.
+        unsafe { Cr3::write(frame, flags) };
+    }
+}
+
 /// Allocates a zeroed frame.
 pub fn alloc_frame() -> Option<PhysFrame> {
     let f = FRAMES.lock().as_mut()?.alloc()?;

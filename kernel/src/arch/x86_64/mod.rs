@@ -134,6 +134,7 @@ pub fn init(boot_info: &'static BootInfo, stack_reservation: u64) -> Machine {
 pub fn enable_cpu_features() {
     memory::enable_nx();
     machine::enable_fpu();
+    memory::grow_emulator_tlb();
 }
 
 /// Halts this CPU until the next interrupt (interrupts enabled).

@@ -21,9 +21,10 @@
 //! 4. a timer function runs with the heap's lock released (it may ready a
 //!    goroutine, which takes the scheduler's locks);
 //! 5. a timer added to the running P's heap ahead of the CPU's one-shot
-//!    deadline brings that deadline forward: the goroutine is preempted when
-//!    the timer is due, so a busy CPU does not delay its own timers by a
-//!    whole slice.
+//!    deadline brings that deadline forward, but to no less than 1 ms from
+//!    now: a goroutine that adds a due timer usually parks or exits right
+//!    away and the scheduler runs the timer then; one that keeps running is
+//!    preempted for it at most 1 ms late instead of a whole slice.
 //!
 //! A timer's memory must stay put while it is in a heap: the heap holds raw
 //! pointers ([`TimerRef`]). `sleep` uses the timer embedded in the G (Go's
@@ -122,12 +123,22 @@ pub(crate) unsafe fn add_timer(pp: &'static P, t: *mut Timer, when: u64, f: Time
     // Interrupts are off (the heap lock): this M is stable.
     let m = proc::getm();
     if earliest == when && ptr::eq(m.p.load(Ordering::Relaxed), pp) && m.curg().is_some() {
+        // Not sooner than TIMER_SLACK_NS from now: a goroutine that adds a
+        // due timer usually parks or exits at once, and the scheduler runs
+        // the timer then; the interrupt only bounds the wait behind a
+        // goroutine that keeps running (and reprogramming the timer is an
+        // emulated device write).
+        let target = when.max(machine::nanotime() + TIMER_SLACK_NS);
         let armed = m.armed.load(Ordering::Relaxed);
-        if armed == 0 || when < armed {
-            super::preempt::arm(m, when);
+        if armed == 0 || target < armed {
+            super::preempt::arm(m, target);
         }
     }
 }
+
+/// How late a timer added by a running goroutine may fire when that
+/// goroutine keeps the CPU (Go's bound is sysmon's 10 ms preemption).
+const TIMER_SLACK_NS: u64 = 1_000_000;
 
 /// Adds `t` to the calling M's P (see [`add_timer`]).
 ///

@@ -324,7 +324,8 @@ fn timerlate() -> bool {
             let fired = c.recv().expect("timer channels are never closed");
             let received = arch::nanotime();
             let when = before + d;
-            let sample = (after_call - before < 100_000).then(|| (fired as i64 - when as i64, received as i64 - when as i64));
+            let sample =
+                (after_call - before < 100_000).then(|| (fired as i64 - when as i64, received as i64 - when as i64));
             lateness.send(sample);
         });
     }

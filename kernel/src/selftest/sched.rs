@@ -595,6 +595,10 @@ fn forcegc() -> bool {
     // stretches the gaps, never shortens them), with a generous limit.
     const LIMIT_NS: u64 = 20_000_000_000;
     let live = sched::num_goroutine();
+    // Before the hook starts the clock: the first gap is measured from
+    // here, so it can only come out longer than the period, never shorter
+    // (this goroutine may be preempted between the two).
+    let t0 = arch::nanotime();
     sched::set_forcegc_period(PERIOD_NS);
     sched::set_forcegc_hook(|| {
         let n = FORCED.fetch_add(1, Ordering::Relaxed);
@@ -602,7 +606,6 @@ fn forcegc() -> bool {
             slot.store(arch::nanotime(), Ordering::Relaxed);
         }
     });
-    let t0 = arch::nanotime();
     let wg = Arc::new(WaitGroup::new());
     let n = 2 * sched::num_cpu();
     wg.add(n as i64);

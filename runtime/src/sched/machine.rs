@@ -29,7 +29,8 @@
 //!   (`sti; hlt` on x86: the interrupt is taken after the `hlt` begins).
 //! - `stack_alloc` and `stack_trim` take page-table locks: only the scheduler's
 //!   system stack (g0) calls them, never a goroutine stack that could fault to
-//!   grow while they hold those locks.
+//!   grow while they hold those locks. `stack_release` may run on a goroutine
+//!   stack: the provider makes sure its own stack cannot fault meanwhile.
 use core::fmt;
 
 /// A goroutine stack: usable addresses `[lo, hi)`; `id` is the provider's handle.
@@ -38,6 +39,17 @@ pub struct Stack {
     pub id: usize,
     pub lo: usize,
     pub hi: usize,
+}
+
+/// What [`stack_release`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StackRelease {
+    /// Stacks whose pages went into exactly-sized buffers.
+    pub stacks: usize,
+    /// Frames returned (stack pages and emptied page tables).
+    pub frames: usize,
+    /// Bytes the buffers keep.
+    pub bytes_kept: usize,
 }
 
 /// A suspended execution context (the kernel keeps the stack pointer here).
@@ -56,6 +68,7 @@ unsafe extern "Rust" {
     fn machine_nanotime() -> u64;
     fn machine_stack_alloc() -> Stack;
     fn machine_stack_trim(stack: &Stack);
+    fn machine_stack_release(parked: &[(Stack, usize)]) -> StackRelease;
     fn machine_context_new(stack: &Stack, entry: Entry, arg: usize) -> Context;
     fn machine_switch(from: *mut Context, to: *const Context);
     fn machine_switch_final(to: *const Context) -> !;
@@ -103,6 +116,15 @@ pub fn stack_alloc() -> Stack {
 pub fn stack_trim(stack: &Stack) {
     // SAFETY: as above.
     unsafe { machine_stack_trim(stack) }
+}
+
+/// Moves the used bytes of parked goroutines' stacks (each given with its
+/// saved stack pointer) out of their pages and returns the pages; a touch
+/// faults them back in. Goroutine or system stack, interrupts enabled, no
+/// runtime lock held, the world stopped (see `scavenge`).
+pub fn stack_release(parked: &[(Stack, usize)]) -> StackRelease {
+    // SAFETY: as above.
+    unsafe { machine_stack_release(parked) }
 }
 
 /// A context that will call `entry(arg)` on `stack`.

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::machine::{Context, Entry, Stack};
+use super::machine::{Context, Entry, Stack, StackRelease};
 
 pub const NCPU: usize = 4;
 /// The CPU id reported to threads that are not mock CPUs (a test's own thread).
@@ -105,6 +105,21 @@ fn machine_stack_alloc() -> Stack {
 
 #[unsafe(no_mangle)]
 fn machine_stack_trim(_stack: &Stack) {}
+
+/// The stack ids the last `stack_release` was given.
+static RELEASED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// Mock stacks have no pages: record which ones the scheduler offered.
+#[unsafe(no_mangle)]
+fn machine_stack_release(parked: &[(Stack, usize)]) -> StackRelease {
+    *RELEASED.lock().unwrap() = parked.iter().map(|(s, _)| s.id).collect();
+    StackRelease { stacks: parked.len(), ..StackRelease::default() }
+}
+
+/// The stack ids the last `stack_release` was given (tests).
+pub fn last_released() -> Vec<usize> {
+    RELEASED.lock().unwrap().clone()
+}
 
 #[unsafe(no_mangle)]
 fn machine_context_new(_stack: &Stack, entry: Entry, arg: usize) -> Context {

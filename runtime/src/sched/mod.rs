@@ -14,6 +14,7 @@
 //! | [`stw`] | `proc.go` | stop/start the world, `gomaxprocs(n)` at run time |
 //! | [`syscall`] | `proc.go` | blocking calls; a lasting one's P goes to a spare core |
 //! | [`forcegc`] | `proc.go` | sysmon's forced GC: a helper goroutine readied every 2 minutes |
+//! | [`scavenge`] | `stack.go`, `debug.FreeOSMemory` | parked goroutines' stack pages given back |
 //! | [`sudog`] | `runtime2.go`, `chan.go` | a goroutine waiting on a channel or semaphore; wait queues |
 //!
 //! The kernel calls [`init`] and [`start_main`] on the boot CPU and [`mstart`]
@@ -45,6 +46,7 @@ pub mod machine;
 pub mod p;
 pub mod preempt;
 pub mod proc;
+pub mod scavenge;
 pub mod stw;
 pub mod sudog;
 pub mod syscall;
@@ -68,6 +70,7 @@ pub use preempt::PreemptOff;
 pub use proc::{
     getg, go, goexit, gomaxprocs_now, gopark, goready, goready_irq, gosched, init, mstart, num_goroutine, start_main,
 };
+pub use scavenge::{free_os_memory, release_parked_stacks};
 pub use stw::{gomaxprocs, start_the_world, stop_the_world};
 pub use syscall::blocking;
 pub use time::sleep;

@@ -21,7 +21,7 @@ use runtime::symtab::Table;
 
 use super::memory;
 
-const MAX_FRAMES: usize = 64;
+pub const MAX_FRAMES: usize = 64;
 
 static SYMTAB_ADDR: AtomicU64 = AtomicU64::new(0);
 static SYMTAB_LEN: AtomicU64 = AtomicU64::new(0);
@@ -96,16 +96,27 @@ pub fn walk(rbp: u64, each: impl FnMut(u64)) {
 }
 
 /// Like [`walk`], at most `frames` return addresses.
-pub fn walk_some(mut rbp: u64, frames: usize, mut each: impl FnMut(u64)) {
+pub fn walk_some(rbp: u64, frames: usize, each: impl FnMut(u64)) {
+    walk_reading(rbp, frames, read_mapped, each)
+}
+
+/// The word at `addr` if it is mapped (racy: diagnostics only).
+pub fn read_mapped(addr: u64) -> Option<u64> {
+    if !memory::probe(addr) || !memory::probe(addr + 7) {
+        return None;
+    }
+    // SAFETY: both ends were just found mapped.
+    Some(unsafe { core::ptr::read_unaligned(addr as *const u64) })
+}
+
+/// Like [`walk_some`], reading the stack through `read` (a goroutine dump
+/// reads released stacks from their buffers).
+pub fn walk_reading(mut rbp: u64, frames: usize, read: impl Fn(u64) -> Option<u64>, mut each: impl FnMut(u64)) {
     for _ in 0..frames {
         if rbp == 0 || !rbp.is_multiple_of(8) {
             return;
         }
-        if !memory::probe(rbp) || !memory::probe(rbp + 8) {
-            return;
-        }
-        // SAFETY: both words were just found mapped; a frame is two u64s.
-        let (next, ret) = unsafe { (*(rbp as *const u64), *((rbp + 8) as *const u64)) };
+        let (Some(next), Some(ret)) = (read(rbp), read(rbp + 8)) else { return };
         if ret == 0 {
             return;
         }

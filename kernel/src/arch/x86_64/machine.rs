@@ -29,7 +29,9 @@
 use core::fmt;
 use core::sync::atomic::Ordering;
 
-use runtime::sched::machine::{Context as RtContext, Entry, Stack};
+extern crate alloc;
+
+use runtime::sched::machine::{Context as RtContext, Entry, Stack, StackRelease};
 use x86_64::instructions::interrupts;
 use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
 
@@ -112,6 +114,13 @@ fn machine_stack_alloc() -> Stack {
 #[unsafe(no_mangle)]
 fn machine_stack_trim(s: &Stack) {
     stack::trim(gstack(s));
+}
+
+#[unsafe(no_mangle)]
+fn machine_stack_release(parked: &[(Stack, usize)]) -> StackRelease {
+    let parked: alloc::vec::Vec<_> = parked.iter().map(|(s, sp)| (gstack(s), *sp as u64)).collect();
+    let r = stack::release(&parked);
+    StackRelease { stacks: r.stacks, frames: r.frames, bytes_kept: r.bytes_kept }
 }
 
 #[unsafe(no_mangle)]

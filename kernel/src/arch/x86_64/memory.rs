@@ -253,6 +253,41 @@ pub fn unmap(page: Page) -> Option<PhysFrame> {
     Some(frame)
 }
 
+/// If the page table (level 1) that maps `va` has no entry left, unlinks it
+/// from its directory and returns its frame. The caller frees the frame only
+/// after a TLB shootdown of the range it mapped: another CPU's translation
+/// caches may still point into it (`stack::release` does). Directories above
+/// it stay: one per GiB of address space, not worth the walk.
+pub fn unlink_empty_table(va: VirtAddr) -> Option<PhysFrame> {
+    let mut pt = PAGE_TABLE.lock();
+    let l4 = pt.as_mut()?.level_4_table_mut();
+    let l4e = &l4[va.p4_index()];
+    if !l4e.flags().contains(Flags::PRESENT) {
+        return None;
+    }
+    // SAFETY: a present non-leaf entry holds a page-table frame, mapped at
+    // the physical offset; we hold `PAGE_TABLE`, so nobody else edits it.
+    let l3 = unsafe { &mut *phys_to_virt(l4e.addr().as_u64()).as_mut_ptr::<PageTable>() };
+    let l3e = &l3[va.p3_index()];
+    if !l3e.flags().contains(Flags::PRESENT) || l3e.flags().contains(Flags::HUGE_PAGE) {
+        return None;
+    }
+    // SAFETY: as above, one level down.
+    let l2 = unsafe { &mut *phys_to_virt(l3e.addr().as_u64()).as_mut_ptr::<PageTable>() };
+    let l2e = &mut l2[va.p2_index()];
+    if !l2e.flags().contains(Flags::PRESENT) || l2e.flags().contains(Flags::HUGE_PAGE) {
+        return None;
+    }
+    let frame = PhysFrame::containing_address(l2e.addr());
+    // SAFETY: as above: `frame` is the level-1 table.
+    let l1 = unsafe { &*phys_to_virt(frame.start_address().as_u64()).as_ptr::<PageTable>() };
+    if l1.iter().any(|e| !e.is_unused()) {
+        return None;
+    }
+    l2e.set_unused();
+    Some(frame)
+}
+
 /// The physical address `va` maps to, if mapped.
 pub fn translate(va: VirtAddr) -> Option<PhysAddr> {
     PAGE_TABLE.lock().as_ref()?.translate_addr(va)

@@ -60,12 +60,52 @@
 //!   the lock (`reserve_metadata`).
 //! - A slot is live from `alloc` to `free`; `grow` maps pages only in live
 //!   slots, so a stray access to a freed slot is still a fatal fault.
+//! - A slot's top page is in one of three states (`Swap`): `Resident`
+//!   (mapped), `Unmapped(frame)` (unmapped by [`release`], the frame still
+//!   holds the bytes) or `Saved` (the bytes live in a heap buffer, the frame
+//!   is free). Every change of state happens under `ARENA`, and the page is
+//!   mapped exactly when the state is `Resident`.
+//!
+//! ## Releasing parked stacks ([`release`])
+//! A goroutine parked on a channel holds its whole top page (4 KiB) and, with
+//! the default 2 MiB reservation, a page table of its own (another 4 KiB),
+//! to keep a few hundred bytes of frames (328 in the parked test). Go's
+//! parked goroutine costs about 2.75 KB: its 2 KiB minimum stack and its G.
+//! [`release`] (the scheduler calls it with the world stopped: Go's
+//! `shrinkstack` at GC time, or `debug.FreeOSMemory`) moves those bytes out:
+//! 1. Allocate a buffer of exactly `top - sp` bytes per candidate (outside
+//!    every lock). A candidate's stack never grew past its top page.
+//! 2. Per slot, under `ARENA`: unmap the top page (state `Unmapped(frame)`),
+//!    and unlink its page table if that left it empty.
+//! 3. One TLB shootdown for the whole range: afterwards no CPU can reach the
+//!    old frames or tables through a stale translation.
+//! 4. Per slot, under `ARENA`: if still `Unmapped`, copy the bytes out of the
+//!    frame (through the physical map) into the buffer; state `Saved`. Then
+//!    free the frames and tables.
+//!
+//! The world is stopped, but nothing depends on it for safety: a goroutine
+//! that touches a released page (its owner resuming, a sender handing a value
+//! to the sudog on a parked receiver's stack, a blocking call that holds a
+//! pointer into it) takes a not-present fault, and [`grow`] puts the page
+//! back under `ARENA`: the same frame if the state is still `Unmapped` (the
+//! release of that slot is then simply undone), or a fresh frame filled from
+//! the buffer if `Saved`. Unmapping *before* copying is what makes this
+//! exact: a write through a stale TLB entry lands in the frame before the
+//! shootdown, and the copy happens after it, so no write is lost. The fault
+//! path never waits for `release` (which would deadlock against the
+//! shootdown, which needs every CPU to take its IPI).
+//!
+//! A goroutine dump reads a released stack from its buffer
+//! ([`read_released`]) instead of faulting it back in. The future garbage
+//! collector scans a released stack the same way.
 extern crate alloc;
 
+use alloc::boxed::Box;
+use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use x86_64::structures::paging::Page;
+use x86_64::structures::paging::{Page, PhysFrame};
 use x86_64::VirtAddr;
 
 use super::memory::{self, PAGE_SIZE};
@@ -81,6 +121,22 @@ pub struct GStack {
     pub top: u64,
 }
 
+/// The state of a slot's top page (see the module's invariants).
+#[derive(Clone, Copy)]
+enum Swap {
+    Resident,
+    Unmapped(PhysFrame),
+    Saved(Saved),
+}
+
+/// A released stack's bytes `[top - len, top)`: a leaked `Box<[u8]>`.
+#[derive(Clone, Copy)]
+struct Saved(*mut [u8]);
+
+// SAFETY: the buffer is owned by the arena entry that holds it, and only
+// touched under `ARENA`.
+unsafe impl Send for Saved {}
+
 struct Arena {
     base: u64,
     reservation: u64,
@@ -93,18 +149,28 @@ struct Arena {
     live: Vec<bool>,
     /// Per slot: the lowest page `grow` mapped (the top page if none).
     lowest: Vec<u64>,
+    /// Per slot: the state of its top page.
+    swap: Vec<Swap>,
 }
 
 impl Arena {
     /// Whether a new slot's metadata fits without reallocating.
     fn has_room(&self) -> bool {
-        self.live.len() < self.live.capacity() && self.lowest.len() < self.lowest.capacity()
+        self.live.len() < self.live.capacity()
+            && self.lowest.len() < self.lowest.capacity()
+            && self.swap.len() < self.swap.capacity()
+    }
+
+    /// The first address above slot `slot`'s stack.
+    fn top(&self, slot: usize) -> u64 {
+        self.base + (slot as u64 + 1) * self.stride
     }
 }
 
 static ARENA: IrqLock<Option<Arena>> = IrqLock::new(None);
 static PAGES_GROWN: AtomicU64 = AtomicU64::new(0);
 static PAGES_RETURNED: AtomicU64 = AtomicU64::new(0);
+static SWAP_INS: AtomicU64 = AtomicU64::new(0);
 
 /// Default reservation per goroutine stack.
 pub const DEFAULT_RESERVATION: u64 = 2 << 20;
@@ -125,6 +191,7 @@ pub fn init(reservation: u64) {
         free: Vec::new(),
         live: Vec::new(),
         lowest: Vec::new(),
+        swap: Vec::new(),
     });
 }
 
@@ -146,6 +213,7 @@ pub fn alloc() -> GStack {
                 a.next += 1;
                 a.live.push(false);
                 a.lowest.push(a.base + a.next as u64 * a.stride - PAGE_SIZE);
+                a.swap.push(Swap::Resident);
                 a.next - 1
             }
             // Another CPU took the slot or the room `reserve_metadata` saw
@@ -177,17 +245,19 @@ fn reserve_metadata() {
             }
             (a.live.capacity() * 2).max(64)
         };
-        let (mut live, mut lowest, mut free) =
-            (Vec::with_capacity(want), Vec::with_capacity(want), Vec::with_capacity(want));
+        let (mut live, mut lowest, mut free, mut swap) =
+            (Vec::with_capacity(want), Vec::with_capacity(want), Vec::with_capacity(want), Vec::with_capacity(want));
         let mut arena = ARENA.lock();
         let a = arena.as_mut().expect("stack arena not initialized");
         if a.live.capacity() < want {
             live.extend_from_slice(&a.live);
             lowest.extend_from_slice(&a.lowest);
             free.extend_from_slice(&a.free);
+            swap.extend_from_slice(&a.swap);
             core::mem::swap(&mut a.live, &mut live);
             core::mem::swap(&mut a.lowest, &mut lowest);
             core::mem::swap(&mut a.free, &mut free);
+            core::mem::swap(&mut a.swap, &mut swap);
         }
         drop(arena); // the old vectors are freed after the lock is released
     }
@@ -203,6 +273,7 @@ pub fn trim(stack: GStack) {
         let mut arena = ARENA.lock();
         let a = arena.as_mut().expect("stack arena not initialized");
         assert!(a.live[stack.slot], "trim of a goroutine stack that is not live");
+        assert!(matches!(a.swap[stack.slot], Swap::Resident), "trim of a released goroutine stack");
         core::mem::replace(&mut a.lowest[stack.slot], top_page)
     };
     if lowest >= top_page {
@@ -268,21 +339,180 @@ impl Arena {
     }
 }
 
-/// The page-fault hook: grows a live stack by the faulting page.
+/// The page-fault hook: grows a live stack by the faulting page, or puts back
+/// a top page that [`release`] took.
 pub fn grow(addr: u64, error_code: u64) -> bool {
     if error_code & 1 != 0 {
         return false; // a protection fault, not a missing page
     }
     let page = addr & !(PAGE_SIZE - 1);
-    {
+    let restored = {
         let mut arena = ARENA.lock();
         let Some(a) = arena.as_mut() else { return false };
         let Place::Live(slot) = a.place(addr) else { return false };
-        a.lowest[slot] = a.lowest[slot].min(page);
+        if memory::translate(VirtAddr::new(page)).is_some() {
+            return true; // another CPU mapped it while we waited for the lock
+        }
+        // Only the top page is ever released; a fault below it is growth.
+        let state = if page == a.top(slot) - PAGE_SIZE {
+            core::mem::replace(&mut a.swap[slot], Swap::Resident)
+        } else {
+            Swap::Resident
+        };
+        match state {
+            Swap::Resident => {
+                a.lowest[slot] = a.lowest[slot].min(page);
+                memory::map_fresh(VirtAddr::new(page), PAGE_SIZE, memory::DATA);
+                PAGES_GROWN.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            Swap::Unmapped(frame) => {
+                // SAFETY: `release` unmapped this frame from this very page and
+                // has not copied or freed it (the state says so, under ARENA).
+                unsafe { memory::map(Page::containing_address(VirtAddr::new(page)), frame, memory::DATA) };
+                SWAP_INS.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            Swap::Saved(saved) => {
+                let frame = memory::alloc_frame().expect("out of physical memory");
+                // SAFETY: `saved` is the live buffer this state owns; `frame` is
+                // fresh and mapped at the physical offset; the bytes go to the
+                // same offsets below the top they came from.
+                unsafe {
+                    let bytes = &*saved.0;
+                    let dst = memory::phys_to_virt(frame.start_address().as_u64() + PAGE_SIZE - bytes.len() as u64);
+                    core::ptr::copy_nonoverlapping(bytes.as_ptr(), dst.as_mut_ptr::<u8>(), bytes.len());
+                    memory::map(Page::containing_address(VirtAddr::new(page)), frame, memory::DATA);
+                }
+                SWAP_INS.fetch_add(1, Ordering::Relaxed);
+                Some(saved)
+            }
+        }
+    };
+    if let Some(saved) = restored {
+        // SAFETY: the state no longer names the buffer: we own it. Freeing it
+        // here, with interrupts off in the fault handler, takes the heap lock:
+        // code that holds that lock touches only the heap and its own
+        // (resident, running) stack, so it never faults into this path.
+        drop(unsafe { Box::from_raw(saved.0) });
     }
-    memory::map_fresh(VirtAddr::new(page), PAGE_SIZE, memory::DATA);
-    PAGES_GROWN.fetch_add(1, Ordering::Relaxed);
     true
+}
+
+/// What one [`release`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Released {
+    /// Stacks whose top page went to a buffer.
+    pub stacks: usize,
+    /// Frames returned: the stacks' pages and the page tables left empty.
+    pub frames: usize,
+    /// Bytes kept in buffers for those stacks.
+    pub bytes_kept: usize,
+}
+
+/// Releases the top pages of parked goroutines' stacks, given each stack and
+/// its saved stack pointer (see "Releasing parked stacks" in the module
+/// essay). Stacks that grew past their top page are left alone. Interrupts
+/// enabled, no lock held; on any stack (the caller's own is pre-faulted).
+pub fn release(parked: &[(GStack, u64)]) -> Released {
+    prefault_own_stack(16 * 1024);
+    // 1. Buffers, outside every lock.
+    let mut work: Vec<(GStack, Box<[u8]>)> = parked
+        .iter()
+        .filter(|(s, sp)| s.top - PAGE_SIZE <= *sp && *sp < s.top)
+        .map(|&(s, sp)| (s, vec![0u8; (s.top - sp) as usize].into_boxed_slice()))
+        .collect();
+    let mut tables = Vec::with_capacity(work.len());
+    let mut unmapped = Vec::with_capacity(work.len());
+    let (mut lo, mut hi) = (u64::MAX, 0);
+    // 2. Unmap, one slot per lock hold (interrupts stay off only briefly).
+    for (i, (s, _)) in work.iter().enumerate() {
+        let top_page = s.top - PAGE_SIZE;
+        let mut arena = ARENA.lock();
+        let a = arena.as_mut().expect("stack arena not initialized");
+        if !a.live[s.slot] || a.lowest[s.slot] != top_page || !matches!(a.swap[s.slot], Swap::Resident) {
+            continue;
+        }
+        let Some(frame) = memory::unmap(Page::containing_address(VirtAddr::new(top_page))) else { continue };
+        a.swap[s.slot] = Swap::Unmapped(frame);
+        tables.extend(memory::unlink_empty_table(VirtAddr::new(top_page)));
+        unmapped.push(i);
+        (lo, hi) = (lo.min(top_page), hi.max(s.top));
+    }
+    if unmapped.is_empty() {
+        return Released::default();
+    }
+    // 3. No CPU keeps a translation to the old frames or tables.
+    tlb::shootdown(lo, hi);
+    // 4. Copy out what no fault has taken back meanwhile.
+    let mut frames = Vec::with_capacity(unmapped.len() + tables.len());
+    let mut done = Released::default();
+    for i in unmapped {
+        let (s, buf) = &mut work[i];
+        let mut arena = ARENA.lock();
+        let a = arena.as_mut().expect("stack arena not initialized");
+        let Swap::Unmapped(frame) = a.swap[s.slot] else { continue };
+        let len = buf.len();
+        let src = memory::phys_to_virt(frame.start_address().as_u64() + PAGE_SIZE - len as u64);
+        // SAFETY: the frame is unmapped everywhere (shootdown done) and owned
+        // by this state; the buffer is ours and `len` bytes long.
+        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr::<u8>(), buf.as_mut_ptr(), len) };
+        a.swap[s.slot] = Swap::Saved(Saved(Box::into_raw(core::mem::take(buf))));
+        drop(arena);
+        frames.push(frame);
+        done.stacks += 1;
+        done.bytes_kept += len;
+    }
+    done.frames = frames.len() + tables.len();
+    PAGES_RETURNED.fetch_add(frames.len() as u64, Ordering::Relaxed);
+    for f in frames.into_iter().chain(tables) {
+        memory::free_frame(f);
+    }
+    done // the buffers of slots a fault took back are dropped here
+}
+
+/// Touches `bytes` of the caller's stack below its stack pointer, so that the
+/// code that follows can hold `ARENA` or the page-table lock without faulting
+/// to grow its own stack (which takes them again).
+fn prefault_own_stack(bytes: u64) {
+    let here = 0u8;
+    let sp = core::hint::black_box(&here) as *const u8 as u64;
+    let floor = match place(sp) {
+        Place::Live(slot) => {
+            let arena = ARENA.lock();
+            let a = arena.as_ref().expect("stack arena not initialized");
+            a.top(slot) - a.reservation + PAGE_SIZE // above the guard page
+        }
+        _ => return, // a boot or system stack: fully mapped
+    };
+    let mut page = (sp & !(PAGE_SIZE - 1)).saturating_sub(PAGE_SIZE);
+    while page >= floor && page + bytes > sp {
+        // SAFETY: `page` lies inside our own live reservation, above its
+        // guard: reading it maps it (through `grow`) if it is not mapped yet.
+        unsafe { core::ptr::read_volatile(page as *const u8) };
+        page -= PAGE_SIZE;
+    }
+}
+
+/// The word at `addr` of a released stack, read from its buffer (goroutine
+/// dumps walk parked stacks without faulting them back in). None if `addr`
+/// is not in a released stack's saved bytes, or the arena stays locked.
+pub fn read_released(addr: u64) -> Option<u64> {
+    let arena = ARENA.try_lock_for_spins(1 << 20)?;
+    let a = arena.as_ref()?;
+    let Place::Live(slot) = a.place(addr) else { return None };
+    let Swap::Saved(saved) = a.swap[slot] else { return None };
+    // SAFETY: the buffer is live while the state names it, and we hold ARENA.
+    let bytes = unsafe { &*saved.0 };
+    let start = a.top(slot) - bytes.len() as u64;
+    let at = addr.checked_sub(start)? as usize;
+    let word = bytes.get(at..at + 8)?;
+    Some(u64::from_le_bytes(word.try_into().ok()?))
+}
+
+/// Top pages put back by a fault since boot (after `release`).
+pub fn swap_ins() -> u64 {
+    SWAP_INS.load(Ordering::Relaxed)
 }
 
 /// Pages mapped by growth, and pages returned by `free`, since boot.

@@ -26,14 +26,15 @@
 //!
 //! Every stack read goes through the backtrace walker's probe, so a racing
 //! goroutine (the Ctrl+\ dump does not stop the world) can only make a trace
-//! stop early, never fault.
+//! stop early, never fault. A parked goroutine whose stack page was released
+//! (`stack::release`) is read from the buffer that holds its bytes.
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use runtime::sched::{self, GStatus};
 
 use super::trap::TrapFrame;
-use super::{backtrace, ioapic, memory, serial, trap};
+use super::{backtrace, ioapic, memory, serial, stack, trap};
 
 /// Vector of the serial console's receive interrupt.
 pub const CONSOLE_VECTOR: u8 = 0x24;
@@ -58,30 +59,35 @@ pub fn dump(out: &mut dyn Write, here_rbp: u64) {
         let _ = writeln!(out, "\ngoroutine {} [{}]:", g.goid(), status.describe());
         let trap = g.trap_frame();
         if me == Some(g as *const sched::G) {
-            frames(out, None, here_rbp);
+            frames(out, None, here_rbp, backtrace::read_mapped);
         } else if trap != 0 {
             let end = trap as u64 + core::mem::size_of::<TrapFrame>() as u64 - 8;
             if memory::probe(trap as u64) && memory::probe(end) {
                 // SAFETY: a preempted goroutine's interrupt frame stays on its
                 // stack until it resumes; both ends were probed just above.
                 let f = unsafe { &*(trap as *const TrapFrame) };
-                frames(out, Some(f.rip), f.rbp);
+                frames(out, Some(f.rip), f.rbp, backtrace::read_mapped);
             }
         } else if status == GStatus::Running || status == GStatus::Syscall {
             let _ = writeln!(out, "goroutine running on other thread; stack unavailable");
         } else {
+            // The layout is `context_switch`'s; a released stack is read
+            // from its buffer, not faulted back in.
             let sp = g.saved_sp() as u64;
-            if sp != 0 && memory::probe(sp + 40) && memory::probe(sp + 48) {
-                // SAFETY: probed just above; the layout is `context_switch`'s.
-                let (rbp, pc) = unsafe { (*((sp + 40) as *const u64), *((sp + 48) as *const u64)) };
-                frames(out, Some(pc), rbp);
+            if let (true, Some(rbp), Some(pc)) = (sp != 0, read_parked(sp + 40), read_parked(sp + 48)) {
+                frames(out, Some(pc), rbp, read_parked);
             }
         }
         let _ = writeln!(out, "created by goroutine {}", g.parent_goid());
     });
 }
 
-fn frames(out: &mut dyn Write, pc: Option<u64>, rbp: u64) {
+/// A word of a parked goroutine's stack, mapped or released.
+fn read_parked(addr: u64) -> Option<u64> {
+    backtrace::read_mapped(addr).or_else(|| stack::read_released(addr))
+}
+
+fn frames(out: &mut dyn Write, pc: Option<u64>, rbp: u64, read: fn(u64) -> Option<u64>) {
     let line = |out: &mut dyn Write, pc: u64, lookup: u64| {
         backtrace::write_function(out, lookup);
         let _ = writeln!(out, "(...)");
@@ -92,7 +98,7 @@ fn frames(out: &mut dyn Write, pc: Option<u64>, rbp: u64) {
     if let Some(pc) = pc {
         line(out, pc, pc);
     }
-    backtrace::walk(rbp, |ret| line(out, ret, ret - 1));
+    backtrace::walk_reading(rbp, backtrace::MAX_FRAMES, read, |ret| line(out, ret, ret - 1));
 }
 
 /// Which goroutine owns stack slot `slot` (for the stack-overflow message).

@@ -37,6 +37,7 @@ pub const TESTS: &[&str] = &[
     "ctrlquit",
     "gomaxprocs",
     "parked",
+    "stackrelease",
     "blocking",
     "memmodel",
     "chanstress",

@@ -169,11 +169,37 @@ fn gomaxprocs_changes_while_goroutines_run() {
 }
 
 #[test]
-fn parked_goroutines_memory_is_measured() {
+fn parked_goroutines_memory_is_measured_and_given_back() {
     let out = boot(2, Firmware::Bios, "test=parked");
     expect_verdict(&out, Verdict::Pass);
     let line = find_line(&out, "parked: 20000 goroutines blocked on a channel: ").unwrap();
-    assert!(number_after(line, "channel: ") < 64 * 1024, "{line}");
+    let before = number_after(line, "channel: ");
+    assert!(before < 64 * 1024, "{line}");
+    // Released: the stacks' bytes in exact buffers, pages and tables returned.
+    let line = find_line(&out, "parked: after free_os_memory").unwrap();
+    assert_eq!(number_after(line, "; "), 20000, "every parked stack released: {line}");
+    let after = number_after(line, "): ");
+    assert!(after < 2750 && after < before, "below Go's 2.75 KB per parked goroutine: {line}");
+    let line = find_line(&out, "parked: woken by direct handoff").unwrap();
+    assert!(line.contains("20000 of 20000 intact"), "{line}");
+}
+
+#[test]
+fn a_released_stack_loses_no_write() {
+    for params in ["test=stackrelease GOMAXPROCS=1", "test=stackrelease"] {
+        let cpus = if params.contains("GOMAXPROCS") { 2 } else { 4 };
+        let out = boot(cpus, Firmware::Bios, params);
+        expect_verdict(&out, Verdict::Pass);
+        for want in [
+            "the stack holds the last value written",
+            "a write in the window put the frame back: true; a write after the copy refilled it: true",
+            "the dump shows the released stack's frames, still released: true",
+            "the parked goroutine woke to 1000002",
+        ] {
+            assert!(find_line(&out, want).is_some(), "{params}: no line with {want:?}");
+        }
+        assert!(find_line(&out, "the stack holds the last value written").unwrap().ends_with(": true"));
+    }
 }
 
 #[test]

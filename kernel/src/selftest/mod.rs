@@ -22,6 +22,7 @@
 //! | `hang`          | never finishes (interrupts off, halted): the runner's timeout |
 //! | goroutine tests | see `sched.rs`; `lockosthread` (a goroutine wired to its |
 //! |                 | CPU runs only there, alone) and `lockdeadlock` are `lockos.rs` |
+//! | `parked`, `stackrelease` | parked goroutines' stacks given back (`scavenge.rs`) |
 //! | channel tests   | `chan.rs` (memory model, stress, timers, misuse); Go's own |
 //! |                 | test/chan programs (`test=gochan`, must-panic boots) in `gochan/` |
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +33,7 @@ use crate::println;
 mod chan;
 mod gochan;
 mod lockos;
+mod scavenge;
 mod sched;
 mod stacks;
 
@@ -75,7 +77,10 @@ pub fn run(name: &str) -> bool {
     match name {
         "lockosthread" => lockos::lockosthread(),
         "lockdeadlock" => lockos::lockdeadlock(),
-        _ => chan::run(name).or_else(|| gochan::run(name)).unwrap_or_else(|| sched::run(name)),
+        _ => chan::run(name)
+            .or_else(|| gochan::run(name))
+            .or_else(|| scavenge::run(name))
+            .unwrap_or_else(|| sched::run(name)),
     }
 }
 

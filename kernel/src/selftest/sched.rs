@@ -13,7 +13,6 @@
 //! | `goverflow` | recursion past the reservation: `fatal error: stack overflow` naming the goroutine |
 //! | `deadlock` | every goroutine blocked: Go's deadlock error and a goroutine dump |
 //! | `gomaxprocs` | GOMAXPROCS changed at run time (stop the world, resize) while goroutines run: only the live Ps run goroutines, nothing is lost |
-//! | `parked` | memory per goroutine blocked on a channel receive (stack pages, page tables, heap), again after `free_os_memory` released their stacks; then each is woken by a direct handoff into its released stack and checks its frames came back intact |
 //! | `blocking` | with GOMAXPROCS=1, a goroutine blocked in `blocking(..)` loses its P to a spare core, where the others keep running |
 //! | `forcegc` | with a 50 ms period, sysmon's check readies the forced-GC helper once per period (never sooner) while goroutines run, until it has run 6 times; the helper parks as `force gc (idle)` and is not counted |
 //! | `ctrlquit` | Ctrl+\ on the console prints the goroutine dump; the program goes on |
@@ -38,7 +37,6 @@ pub fn run(name: &str) -> bool {
         "deadlock" => deadlock(),
         "ctrlquit" => ctrlquit(),
         "gomaxprocs" => gomaxprocs_resize(),
-        "parked" => parked(),
         "blocking" => blocking_call(),
         "forcegc" => forcegc(),
         _ => unreachable!("test names are validated by the parameter table"),
@@ -496,66 +494,6 @@ fn gomaxprocs_resize() -> bool {
         sched::num_goroutine()
     );
     ok && s == f && all_ran
-}
-
-/// Bytes per parked goroutine: frames (stack pages and the page tables that
-/// map them) plus kernel heap (G, closure, bookkeeping), for N goroutines
-/// blocked receiving on a channel (Go 1.27: about 2.75 KB with 1M), then
-/// again after `free_os_memory` released their stack pages. Then each gets a
-/// value by direct handoff into its released stack and checks that the
-/// frames it left there came back intact.
-fn parked() -> bool {
-    const N: usize = 20_000;
-    let gate = runtime::chan::Chan::<u64>::new(0);
-    let results = runtime::chan::Chan::<bool>::new(N);
-    let started = Arc::new(WaitGroup::new());
-    started.add(N as i64);
-    let usage = || (crate::arch::memory::free_frames(), crate::arch::heap::stats().0);
-    let (frames0, heap0) = usage();
-    for i in 0..N {
-        let (gate, results, started) = (gate.clone(), results.clone(), started.clone());
-        sched::go(move || {
-            // Frames that must survive the release: a pattern on this stack.
-            let pattern = core::hint::black_box([i as u64 ^ 0x5a5a_5a5a_5a5a_5a5a; 4]);
-            started.done();
-            let v = gate.recv().expect("the gate stays open");
-            let intact = core::hint::black_box(&pattern).iter().all(|&w| w == i as u64 ^ 0x5a5a_5a5a_5a5a_5a5a);
-            results.send(intact && v < N as u64);
-        });
-    }
-    started.wait();
-    let parked = || {
-        let mut n = 0;
-        sched::for_each_g(|g| n += usize::from(g.status() == sched::GStatus::Waiting(sched::WaitReason::ChanReceive)));
-        n
-    };
-    while parked() < N {
-        sched::sleep(1_000_000);
-    }
-    let per_g = |(frames, heap): (u64, usize)| {
-        let (f, h) = ((frames0 - frames) as usize * 4096 / N, (heap - heap0) / N);
-        (f + h, f, h)
-    };
-    let (before, bf, bh) = per_g(usage());
-    println!("parked: {N} goroutines blocked on a channel: {before} bytes each ({bf} B of frames for stacks and page tables, {bh} B of heap)");
-    let t0 = arch::nanotime();
-    let r = sched::free_os_memory();
-    let took_ms = (arch::nanotime() - t0) / 1_000_000;
-    let (after, af, ah) = per_g(usage());
-    println!(
-        "parked: after free_os_memory ({took_ms} ms; {} stacks released, {} frames returned, {} B kept per stack): {after} bytes each ({af} B of frames, {ah} B of heap)",
-        r.stacks,
-        r.frames,
-        r.bytes_kept / r.stacks.max(1),
-    );
-    let swap_ins0 = crate::arch::stack::swap_ins();
-    for v in 0..N as u64 {
-        gate.send(v);
-    }
-    let intact = (0..N).filter(|_| results.recv() == Some(true)).count();
-    let swapped_in = crate::arch::stack::swap_ins() - swap_ins0;
-    println!("parked: woken by direct handoff into released stacks: {intact} of {N} intact; {swapped_in} pages faulted back in");
-    before > 0 && r.stacks == N && after < before && intact == N && swapped_in >= N as u64
 }
 
 fn blocking_call() -> bool {

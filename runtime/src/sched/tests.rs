@@ -439,3 +439,62 @@ fn forcegc_runs_the_hook_once_per_period() {
     assert_eq!(parked, 1, "the helper parks as force gc (idle)");
     assert_eq!(live, 0, "the helper is a system goroutine");
 }
+
+#[test]
+fn release_offers_exactly_the_parked_goroutines_stacks() {
+    let _s = serial();
+    let (parked_ids, offered, me, busy_id, stacks) = run(|| {
+        const N: usize = 8;
+        let gate = crate::chan::Chan::<()>::new(0);
+        let ids = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let busy_id = Arc::new(AtomicUsize::new(0));
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(N as i64 + 1);
+        for _ in 0..N {
+            let (gate, ids, wg) = (gate.clone(), ids.clone(), wg.clone());
+            go(move || {
+                ids.lock().unwrap().push(getg().unwrap().stack_bounds().unwrap().id);
+                gate.recv();
+                wg.done();
+            });
+        }
+        // A goroutine that stays runnable: never offered.
+        let (stop2, busy2, wg2) = (stop.clone(), busy_id.clone(), wg.clone());
+        go(move || {
+            busy2.store(getg().unwrap().stack_bounds().unwrap().id, Ordering::Release);
+            while !stop2.load(Ordering::Acquire) {
+                gosched();
+            }
+            wg2.done();
+        });
+        let waiting = |ids: &[usize]| {
+            let mut n = 0;
+            for_each_g(|g| {
+                let id = g.stack_bounds().map(|s| s.id);
+                n += usize::from(
+                    g.status() == GStatus::Waiting(WaitReason::ChanReceive) && id.is_some_and(|id| ids.contains(&id)),
+                );
+            });
+            n
+        };
+        while ids.lock().unwrap().len() < N || waiting(&ids.lock().unwrap()) < N || busy_id.load(Ordering::Acquire) == 0
+        {
+            gosched();
+        }
+        let released = release_parked_stacks();
+        let offered = super::mock::last_released();
+        let me = getg().unwrap().stack_bounds().unwrap().id;
+        stop.store(true, Ordering::Release);
+        gate.close();
+        wg.wait();
+        let parked_ids = ids.lock().unwrap().clone();
+        (parked_ids, offered, me, busy_id.load(Ordering::Acquire), released.stacks)
+    });
+    for id in &parked_ids {
+        assert!(offered.contains(id), "parked goroutine's stack {id} not offered: {offered:?}");
+    }
+    assert!(!offered.contains(&me), "the caller's own (running) stack was offered");
+    assert!(!offered.contains(&busy_id), "a runnable goroutine's stack was offered");
+    assert_eq!(stacks, offered.len());
+}

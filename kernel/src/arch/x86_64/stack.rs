@@ -170,7 +170,12 @@ impl Arena {
 static ARENA: IrqLock<Option<Arena>> = IrqLock::new(None);
 static PAGES_GROWN: AtomicU64 = AtomicU64::new(0);
 static PAGES_RETURNED: AtomicU64 = AtomicU64::new(0);
-static SWAP_INS: AtomicU64 = AtomicU64::new(0);
+/// Top pages put back: the frame itself (release not done), or refilled.
+static SWAP_CANCELS: AtomicU64 = AtomicU64::new(0);
+static SWAP_RESTORES: AtomicU64 = AtomicU64::new(0);
+/// Self-tests: a `fn()` that `release` calls between its shootdown and its
+/// copy (0: none), to touch a stack in that window on purpose.
+static RELEASE_HOOK: AtomicU64 = AtomicU64::new(0);
 
 /// Default reservation per goroutine stack.
 pub const DEFAULT_RESERVATION: u64 = 2 << 20;
@@ -370,7 +375,7 @@ pub fn grow(addr: u64, error_code: u64) -> bool {
                 // SAFETY: `release` unmapped this frame from this very page and
                 // has not copied or freed it (the state says so, under ARENA).
                 unsafe { memory::map(Page::containing_address(VirtAddr::new(page)), frame, memory::DATA) };
-                SWAP_INS.fetch_add(1, Ordering::Relaxed);
+                SWAP_CANCELS.fetch_add(1, Ordering::Relaxed);
                 None
             }
             Swap::Saved(saved) => {
@@ -384,7 +389,7 @@ pub fn grow(addr: u64, error_code: u64) -> bool {
                     core::ptr::copy_nonoverlapping(bytes.as_ptr(), dst.as_mut_ptr::<u8>(), bytes.len());
                     memory::map(Page::containing_address(VirtAddr::new(page)), frame, memory::DATA);
                 }
-                SWAP_INS.fetch_add(1, Ordering::Relaxed);
+                SWAP_RESTORES.fetch_add(1, Ordering::Relaxed);
                 Some(saved)
             }
         }
@@ -444,6 +449,11 @@ pub fn release(parked: &[(GStack, u64)]) -> Released {
     }
     // 3. No CPU keeps a translation to the old frames or tables.
     tlb::shootdown(lo, hi);
+    let hook = RELEASE_HOOK.load(Ordering::Acquire);
+    if hook != 0 {
+        // SAFETY: only `set_release_hook` stores here, always a `fn()`.
+        unsafe { core::mem::transmute::<usize, fn()>(hook as usize)() };
+    }
     // 4. Copy out what no fault has taken back meanwhile.
     let mut frames = Vec::with_capacity(unmapped.len() + tables.len());
     let mut done = Released::default();
@@ -510,9 +520,16 @@ pub fn read_released(addr: u64) -> Option<u64> {
     Some(u64::from_le_bytes(word.try_into().ok()?))
 }
 
-/// Top pages put back by a fault since boot (after `release`).
-pub fn swap_ins() -> u64 {
-    SWAP_INS.load(Ordering::Relaxed)
+/// Top pages put back by a fault since boot: (the frame itself, because
+/// `release` had not copied it yet; refilled from the saved bytes).
+pub fn swap_ins() -> (u64, u64) {
+    (SWAP_CANCELS.load(Ordering::Relaxed), SWAP_RESTORES.load(Ordering::Relaxed))
+}
+
+/// Self-tests: `hook` runs inside every `release`, after its shootdown and
+/// before its copy (the window a concurrent touch can fall into).
+pub fn set_release_hook(hook: Option<fn()>) {
+    RELEASE_HOOK.store(hook.map_or(0, |f| f as usize as u64), Ordering::Release);
 }
 
 /// Pages mapped by growth, and pages returned by `free`, since boot.

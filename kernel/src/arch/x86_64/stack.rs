@@ -355,22 +355,19 @@ pub fn grow(addr: u64, error_code: u64) -> bool {
         let mut arena = ARENA.lock();
         let Some(a) = arena.as_mut() else { return false };
         let Place::Live(slot) = a.place(addr) else { return false };
-        if memory::translate(VirtAddr::new(page)).is_some() {
-            return true; // another CPU mapped it while we waited for the lock
+        if page != a.top(slot) - PAGE_SIZE {
+            // Growth (only the top page is ever released): as before there
+            // was `release`, the page is mapped outside the lock, since only
+            // the owner touches the pages below its stack pointer.
+            a.lowest[slot] = a.lowest[slot].min(page);
+            drop(arena);
+            memory::map_fresh(VirtAddr::new(page), PAGE_SIZE, memory::DATA);
+            PAGES_GROWN.fetch_add(1, Ordering::Relaxed);
+            return true;
         }
-        // Only the top page is ever released; a fault below it is growth.
-        let state = if page == a.top(slot) - PAGE_SIZE {
-            core::mem::replace(&mut a.swap[slot], Swap::Resident)
-        } else {
-            Swap::Resident
-        };
-        match state {
-            Swap::Resident => {
-                a.lowest[slot] = a.lowest[slot].min(page);
-                memory::map_fresh(VirtAddr::new(page), PAGE_SIZE, memory::DATA);
-                PAGES_GROWN.fetch_add(1, Ordering::Relaxed);
-                None
-            }
+        match core::mem::replace(&mut a.swap[slot], Swap::Resident) {
+            // Two CPUs touched a released page; the other one put it back.
+            Swap::Resident => return memory::translate(VirtAddr::new(page)).is_some(),
             Swap::Unmapped(frame) => {
                 // SAFETY: `release` unmapped this frame from this very page and
                 // has not copied or freed it (the state says so, under ARENA).

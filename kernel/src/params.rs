@@ -38,6 +38,7 @@ pub const TESTS: &[&str] = &[
     "gomaxprocs",
     "parked",
     "stackrelease",
+    "pressure",
     "blocking",
     "memmodel",
     "chanstress",

@@ -70,7 +70,7 @@ pub use preempt::PreemptOff;
 pub use proc::{
     getg, go, goexit, gomaxprocs_now, gopark, goready, goready_irq, gosched, init, mstart, num_goroutine, start_main,
 };
-pub use scavenge::{free_os_memory, release_parked_stacks};
+pub use scavenge::{free_os_memory, pressure_releases, release_parked_stacks};
 pub use stw::{gomaxprocs, start_the_world, stop_the_world};
 pub use syscall::blocking;
 pub use time::sleep;

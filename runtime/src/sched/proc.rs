@@ -279,6 +279,8 @@ extern "C" fn gstart(arg: usize) -> ! {
     machine::irq_restore(true);
     // SAFETY: written by `go` before the G became runnable; only we take it.
     let f = unsafe { (*gp.entry.get()).take() }.expect("goroutine started with no function");
+    // Its stack was just taken: the place to notice that memory runs low.
+    super::scavenge::check_memory_pressure();
     f();
     goexit()
 }
@@ -286,6 +288,7 @@ extern "C" fn gstart(arg: usize) -> ! {
 /// Go's `goexit`: ends the calling goroutine. Its stack's frames are not
 /// unwound; returning from the goroutine's function is the usual way out.
 pub fn goexit() -> ! {
+    super::scavenge::check_memory_pressure();
     machine::irq_disable();
     let m = getm();
     let Some(gp) = m.curg() else { machine::throw(format_args!("goexit on the scheduler stack")) };

@@ -24,16 +24,44 @@
 //! 2. Collect every Waiting goroutine that has a stack, with its saved stack
 //!    pointer: everything it still needs lies in `[sp, top)`. Runnable
 //!    goroutines are about to run and are left alone, as are goroutines in a
-//!    blocking call (they are running, without a P).
+//!    blocking call (they are running, without a P). Dead goroutines on the
+//!    free lists keep their top page for their next life: they are offered
+//!    with `sp = top` (nothing to keep), so their next `go` gets a fresh zero
+//!    page on first touch (Go's GC frees the stacks of free-listed Gs too,
+//!    `markrootFreeGStacks`).
 //! 3. Hand the list to the machine ([`machine::stack_release`]), which keeps
 //!    only stacks that fit in their top page; start the world.
 //!
 //! ## Who calls it
-//! [`free_os_memory`] (Go's `debug.FreeOSMemory`; the collector will run a
-//! cycle first once it exists), and the collector itself at the end of each
-//! cycle, for goroutines that stayed parked through it (Go shrinks at the
-//! same point). Doing it at every `gopark` would cost a TLB shootdown per
-//! park; doing it in batches costs one per call.
+//! - [`free_os_memory`] (Go's `debug.FreeOSMemory`; the collector will run a
+//!   cycle first once it exists), and later the collector itself at the end
+//!   of each cycle, for goroutines that stayed parked through it (Go shrinks
+//!   at the same point).
+//! - Memory pressure ([`check_memory_pressure`]): a goroutine's first
+//!   moment (its stack was just mapped) and `goexit` compare the free frames
+//!   (one load) with a trigger, at first an eighth of the frames free after
+//!   boot. Below it, that goroutine releases the stacks before going on (as
+//!   Go makes an allocating goroutine assist the collector). If the release
+//!   brought free memory back above an eighth, the trigger stays there;
+//!   otherwise it drops to half of what is free, so memory that no release
+//!   can win back costs a logarithmic number of stopped worlds, not one per
+//!   goroutine. Between two checks a CPU takes at most one stack (a page and
+//!   a page table), so the eighth is a wide margin. Not at `go`: a new G
+//!   takes its stack only when it first runs, and thousands can be queued. A
+//!   goroutine that wakes faults its page back in, runs and exits: parking
+//!   goroutines by the hundred thousand, or waking them all at once, passes
+//!   the checks.
+//!
+//! Doing it at every `gopark` would cost a TLB shootdown per park; doing it
+//! in batches costs one per call.
+//!
+//! ## Invariants
+//! - Only a goroutine that holds a P, no runtime lock and no `PreemptOff`
+//!   (`mlocks() == 0`), with interrupts enabled, stops the world here: the
+//!   pressure check skips the release otherwise (the next check will try
+//!   again). Stopping the world with interrupts off could deadlock
+//!   against a CPU waiting for this one's TLB-shootdown answer.
+//! - One pressure release at a time (`PRESSURE_BUSY`); others go on.
 //!
 //! ## Where we differ from Go
 //! - Go's shrink halves a stack that uses less than a quarter of it and never
@@ -44,32 +72,89 @@
 extern crate alloc;
 
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::g::{for_each_g, GStatus};
 use super::machine::{self, StackRelease};
+use super::proc::getg;
 use super::stw::{start_the_world, stop_the_world};
 
 static RELEASED_STACKS: AtomicU64 = AtomicU64::new(0);
+/// Free frames below which `go`/`goexit` release stacks (`usize::MAX`: not
+/// yet computed, use [`low_water`]).
+static TRIGGER: AtomicUsize = AtomicUsize::new(usize::MAX);
+static PRESSURE_BUSY: AtomicBool = AtomicBool::new(false);
+static PRESSURE_RELEASES: AtomicU64 = AtomicU64::new(0);
 
-/// Releases the stack pages of every parked goroutine (see the module
-/// essay); returns what the machine layer did. Call from a goroutine.
+/// Releases the stack pages of every parked goroutine, and the top pages of
+/// dead ones (see the module essay); returns what the machine layer did.
+/// Call from a goroutine.
 pub fn release_parked_stacks() -> StackRelease {
     let stopped = stop_the_world();
-    let mut parked = Vec::new();
-    for_each_g(|g| {
-        if let (GStatus::Waiting(_), Some(stack)) = (g.status(), g.stack_bounds()) {
-            parked.push((stack, g.saved_sp()));
-        }
+    let mut stacks = Vec::new();
+    for_each_g(|g| match (g.status(), g.stack_bounds()) {
+        (GStatus::Waiting(_), Some(stack)) => stacks.push((stack, g.saved_sp())),
+        (GStatus::Dead, Some(stack)) => stacks.push((stack, stack.hi)),
+        _ => {}
     });
-    let released = machine::stack_release(&parked);
+    let released = machine::stack_release(&stacks);
     start_the_world(stopped, None);
     RELEASED_STACKS.fetch_add(released.stacks as u64, Ordering::Relaxed);
     released
 }
 
+/// The pressure trigger's resting level: an eighth of the frames free after
+/// boot.
+pub fn low_water(total: usize) -> usize {
+    total / 8
+}
+
+/// The trigger after a pressure release left `free` frames free.
+pub fn next_trigger(free: usize, total: usize) -> usize {
+    if free >= low_water(total) {
+        low_water(total)
+    } else {
+        free / 2
+    }
+}
+
+/// A goroutine's start and `goexit` call this: below the trigger, release
+/// stacks first (see "Who calls it"). One load and a compare when memory is
+/// plentiful.
+#[inline]
+pub(crate) fn check_memory_pressure() {
+    let (free, total) = machine::frames();
+    let trigger = match TRIGGER.load(Ordering::Relaxed) {
+        usize::MAX => low_water(total),
+        t => t,
+    };
+    if free < trigger {
+        pressure_release(total);
+    }
+}
+
+#[cold]
+fn pressure_release(total: usize) {
+    let irq_on = machine::irq_disable();
+    machine::irq_restore(irq_on);
+    let running = getg().is_some_and(|g| g.status() == GStatus::Running);
+    if !irq_on || !running || machine::mlocks() != 0 || PRESSURE_BUSY.swap(true, Ordering::Acquire) {
+        return;
+    }
+    release_parked_stacks();
+    TRIGGER.store(next_trigger(machine::frames().0, total), Ordering::Relaxed);
+    PRESSURE_RELEASES.fetch_add(1, Ordering::Relaxed);
+    PRESSURE_BUSY.store(false, Ordering::Release);
+}
+
+/// Releases made because memory ran low, since boot.
+pub fn pressure_releases() -> u64 {
+    PRESSURE_RELEASES.load(Ordering::Relaxed)
+}
+
 /// Go's `debug.FreeOSMemory`: gives every page the runtime can spare back
-/// to the frame allocator. Today that is the parked goroutines' stacks.
+/// to the frame allocator. Today that is the parked and dead goroutines'
+/// stacks.
 pub fn free_os_memory() -> StackRelease {
     release_parked_stacks()
 }

@@ -498,3 +498,52 @@ fn release_offers_exactly_the_parked_goroutines_stacks() {
     assert!(!offered.contains(&busy_id), "a runnable goroutine's stack was offered");
     assert_eq!(stacks, offered.len());
 }
+
+#[test]
+fn the_pressure_trigger_rests_at_an_eighth_and_halves_when_a_release_cannot_help() {
+    use super::scavenge::{low_water, next_trigger};
+    assert_eq!(low_water(8000), 1000);
+    assert_eq!(next_trigger(5000, 8000), 1000, "a release that won memory back: back to rest");
+    assert_eq!(next_trigger(1000, 8000), 1000);
+    assert_eq!(next_trigger(600, 8000), 300, "one that could not: half of what is free");
+    assert_eq!(next_trigger(0, 8000), 0);
+}
+
+#[test]
+fn goroutines_release_stacks_when_memory_runs_low_and_only_then() {
+    use super::mock::{FREE_FRAMES, TOTAL_FRAMES};
+    let _s = serial();
+    let spawn_and_wait = |n: usize| {
+        run(move || {
+            let wg = Arc::new(WaitGroup::new());
+            wg.add(n as i64);
+            for _ in 0..n {
+                let wg = wg.clone();
+                go(move || wg.done());
+            }
+            wg.wait();
+        })
+    };
+    let before = pressure_releases();
+    spawn_and_wait(100);
+    assert_eq!(pressure_releases(), before, "plenty of memory: no release");
+    // 100 of 1,000 frames free: below an eighth.
+    TOTAL_FRAMES.store(1000, Ordering::Relaxed);
+    FREE_FRAMES.store(100, Ordering::Relaxed);
+    spawn_and_wait(1);
+    let released = pressure_releases() - before;
+    FREE_FRAMES.store(1 << 20, Ordering::Relaxed);
+    TOTAL_FRAMES.store(1 << 20, Ordering::Relaxed);
+    assert!(released >= 1, "a goroutine starting or exiting below the trigger releases stacks");
+    // The release could not help (the mock frees nothing): the trigger fell
+    // to half of what was free, so the same shortage does not stop the world
+    // at every goroutine.
+    let before = pressure_releases();
+    TOTAL_FRAMES.store(1000, Ordering::Relaxed);
+    FREE_FRAMES.store(100, Ordering::Relaxed);
+    spawn_and_wait(20);
+    let again = pressure_releases() - before;
+    FREE_FRAMES.store(1 << 20, Ordering::Relaxed);
+    TOTAL_FRAMES.store(1 << 20, Ordering::Relaxed);
+    assert_eq!(again, 0, "100 free is above the lowered trigger (50)");
+}

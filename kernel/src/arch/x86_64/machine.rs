@@ -37,7 +37,7 @@ use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
 
 use super::context::{self, Context};
 use super::trap::TrapFrame;
-use super::{apic, backtrace, fault, percpu, profile, stack, time};
+use super::{apic, backtrace, fault, memory, percpu, profile, stack, time};
 
 /// Turns on SSE for goroutine code (CR0.MP, no EM/TS; CR4.OSFXSR|OSXMMEXCPT):
 /// the kernel is soft-float, but goroutines may use SSE and FXSAVE must work.
@@ -117,6 +117,11 @@ fn machine_stack_trim(s: &Stack) {
 }
 
 #[unsafe(no_mangle)]
+fn machine_frames() -> (usize, usize) {
+    (memory::free_frames() as usize, memory::total_frames() as usize)
+}
+
+#[unsafe(no_mangle)]
 fn machine_stack_release(parked: &[(Stack, usize)]) -> StackRelease {
     let parked: alloc::vec::Vec<_> = parked.iter().map(|(s, sp)| (gstack(s), *sp as u64)).collect();
     let r = stack::release(&parked);
@@ -125,8 +130,9 @@ fn machine_stack_release(parked: &[(Stack, usize)]) -> StackRelease {
 
 #[unsafe(no_mangle)]
 fn machine_context_new(s: &Stack, entry: Entry, arg: usize) -> RtContext {
-    // SAFETY: the stack's top page is mapped (alloc and trim keep it) and the
-    // G that owns the stack is not running.
+    // SAFETY: the stack's top page is mapped (alloc and trim keep it), or was
+    // released with the G dead and faults back in as a zero page (`stack::grow`),
+    // and the G that owns the stack is not running.
     let ctx = unsafe { Context::new(s.hi as u64, entry, arg) };
     RtContext { sp: ctx.rsp as usize }
 }

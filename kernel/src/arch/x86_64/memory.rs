@@ -69,6 +69,11 @@ const GIB: u64 = 1 << 30;
 
 static PHYS_OFFSET: AtomicU64 = AtomicU64::new(0);
 static FRAMES: IrqLock<Option<FrameBitmap<'static>>> = IrqLock::new(None);
+/// The bitmap's free count, mirrored at every change under `FRAMES`, so that
+/// the runtime's memory-pressure check is one load, not a lock.
+static FREE_FRAMES: AtomicU64 = AtomicU64::new(0);
+/// Frames free right after boot's own reservations (the runtime's scale).
+static TOTAL_FRAMES: AtomicU64 = AtomicU64::new(0);
 static PAGE_TABLE: IrqLock<Option<OffsetPageTable<'static>>> = IrqLock::new(None);
 static SLOT_BASE: AtomicU64 = AtomicU64::new(0);
 static MMIO_NEXT: AtomicU64 = AtomicU64::new(0);
@@ -119,6 +124,8 @@ pub fn init(regions: &MemoryRegions, phys_offset: u64) {
     bm.set_hint(0x10_0000 / PAGE_SIZE);
     let free = bm.free_count();
     log::info!("memory: {} MiB usable, {free} frames free", (free * PAGE_SIZE) >> 20);
+    FREE_FRAMES.store(free, Ordering::Relaxed);
+    TOTAL_FRAMES.store(free, Ordering::Relaxed);
     *FRAMES.lock() = Some(bm);
 
     let (l4_frame, _) = Cr3::read();
@@ -187,7 +194,13 @@ pub fn grow_emulator_tlb() {
 
 /// Allocates a zeroed frame.
 pub fn alloc_frame() -> Option<PhysFrame> {
-    let f = FRAMES.lock().as_mut()?.alloc()?;
+    let f = {
+        let mut frames = FRAMES.lock();
+        let bm = frames.as_mut()?;
+        let f = bm.alloc();
+        FREE_FRAMES.store(bm.free_count(), Ordering::Relaxed);
+        f?
+    };
     let frame = PhysFrame::containing_address(PhysAddr::new(f * PAGE_SIZE));
     zero_frame(frame);
     Some(frame)
@@ -195,7 +208,13 @@ pub fn alloc_frame() -> Option<PhysFrame> {
 
 /// Allocates a zeroed frame whose physical address is below `limit`.
 pub fn alloc_frame_below(limit: u64) -> Option<PhysFrame> {
-    let f = FRAMES.lock().as_mut()?.alloc_in(1, limit / PAGE_SIZE)?;
+    let f = {
+        let mut frames = FRAMES.lock();
+        let bm = frames.as_mut()?;
+        let f = bm.alloc_in(1, limit / PAGE_SIZE);
+        FREE_FRAMES.store(bm.free_count(), Ordering::Relaxed);
+        f?
+    };
     let frame = PhysFrame::containing_address(PhysAddr::new(f * PAGE_SIZE));
     zero_frame(frame);
     Some(frame)
@@ -204,12 +223,20 @@ pub fn alloc_frame_below(limit: u64) -> Option<PhysFrame> {
 /// Returns a frame to the allocator.
 pub fn free_frame(frame: PhysFrame) {
     let f = frame.start_address().as_u64() / PAGE_SIZE;
-    FRAMES.lock().as_mut().expect("memory not initialized").free(f);
+    let mut frames = FRAMES.lock();
+    let bm = frames.as_mut().expect("memory not initialized");
+    bm.free(f);
+    FREE_FRAMES.store(bm.free_count(), Ordering::Relaxed);
 }
 
-/// Free frames right now.
+/// Free frames right now (one load: a snapshot, racy by nature).
 pub fn free_frames() -> u64 {
-    FRAMES.lock().as_ref().map_or(0, |b| b.free_count())
+    FREE_FRAMES.load(Ordering::Relaxed)
+}
+
+/// Frames that were free when boot had taken its own.
+pub fn total_frames() -> u64 {
+    TOTAL_FRAMES.load(Ordering::Relaxed)
 }
 
 fn zero_frame(frame: PhysFrame) {

@@ -414,14 +414,16 @@ pub struct Released {
 
 /// Releases the top pages of parked goroutines' stacks, given each stack and
 /// its saved stack pointer (see "Releasing parked stacks" in the module
-/// essay). Stacks that grew past their top page are left alone. Interrupts
+/// essay); a dead goroutine's stack comes with `sp = top` (nothing to keep:
+/// its next touch maps a zero page). Stacks that grew past their top page
+/// are left alone. Interrupts
 /// enabled, no lock held; on any stack (the caller's own is pre-faulted).
 pub fn release(parked: &[(GStack, u64)]) -> Released {
     prefault_own_stack(16 * 1024);
     // 1. Buffers, outside every lock.
     let mut work: Vec<(GStack, Box<[u8]>)> = parked
         .iter()
-        .filter(|(s, sp)| s.top - PAGE_SIZE <= *sp && *sp < s.top)
+        .filter(|(s, sp)| s.top - PAGE_SIZE <= *sp && *sp <= s.top)
         .map(|&(s, sp)| (s, vec![0u8; (s.top - sp) as usize].into_boxed_slice()))
         .collect();
     let mut tables = Vec::with_capacity(work.len());

@@ -69,7 +69,6 @@ unsafe extern "Rust" {
     fn machine_stack_alloc() -> Stack;
     fn machine_stack_trim(stack: &Stack);
     fn machine_stack_release(parked: &[(Stack, usize)]) -> StackRelease;
-    fn machine_frames() -> (usize, usize);
     fn machine_context_new(stack: &Stack, entry: Entry, arg: usize) -> Context;
     fn machine_switch(from: *mut Context, to: *const Context);
     fn machine_switch_final(to: *const Context) -> !;
@@ -126,14 +125,6 @@ pub fn stack_trim(stack: &Stack) {
 pub fn stack_release(parked: &[(Stack, usize)]) -> StackRelease {
     // SAFETY: as above.
     unsafe { machine_stack_release(parked) }
-}
-
-/// Physical frames (pages): (free now, free after boot). The first is one
-/// load, cheap enough for `go` to look at every time.
-#[inline]
-pub fn frames() -> (usize, usize) {
-    // SAFETY: as above.
-    unsafe { machine_frames() }
 }
 
 /// A context that will call `entry(arg)` on `stack`.

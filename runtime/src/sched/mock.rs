@@ -116,15 +116,6 @@ fn machine_stack_release(parked: &[(Stack, usize)]) -> StackRelease {
     StackRelease { stacks: parked.len(), ..StackRelease::default() }
 }
 
-/// Mock physical memory: (free, total) frames, set by tests.
-pub static FREE_FRAMES: AtomicUsize = AtomicUsize::new(1 << 20);
-pub static TOTAL_FRAMES: AtomicUsize = AtomicUsize::new(1 << 20);
-
-#[unsafe(no_mangle)]
-fn machine_frames() -> (usize, usize) {
-    (FREE_FRAMES.load(Ordering::Relaxed), TOTAL_FRAMES.load(Ordering::Relaxed))
-}
-
 /// The stack ids the last `stack_release` was given (tests).
 pub fn last_released() -> Vec<usize> {
     RELEASED.lock().unwrap().clone()

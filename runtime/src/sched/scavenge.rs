@@ -80,9 +80,16 @@ use super::proc::getg;
 use super::stw::{start_the_world, stop_the_world};
 
 static RELEASED_STACKS: AtomicU64 = AtomicU64::new(0);
-/// Free frames below which `go`/`goexit` release stacks (`usize::MAX`: not
-/// yet computed, use [`low_water`]).
-static TRIGGER: AtomicUsize = AtomicUsize::new(usize::MAX);
+/// Free frames below which a starting or exiting goroutine releases stacks
+/// (0: not yet computed, use [`low_water`]). Zero-initialized on purpose, as
+/// are the two counts below: they sit with the scheduler's other hot
+/// statics, not on a page of their own (under TCG, one more page touched per
+/// goroutine cost CreateGoroutines 25%).
+static TRIGGER: AtomicUsize = AtomicUsize::new(0);
+/// Physical frames free now and after boot, pushed by the machine layer as
+/// they change ([`set_frames`]); zero total: not reported, no pressure.
+static FREE_FRAMES: AtomicUsize = AtomicUsize::new(0);
+static TOTAL_FRAMES: AtomicUsize = AtomicUsize::new(0);
 static PRESSURE_BUSY: AtomicBool = AtomicBool::new(false);
 static PRESSURE_RELEASES: AtomicU64 = AtomicU64::new(0);
 
@@ -114,18 +121,32 @@ pub fn next_trigger(free: usize, total: usize) -> usize {
     if free >= low_water(total) {
         low_water(total)
     } else {
-        free / 2
+        (free / 2).max(1)
     }
+}
+
+/// The machine layer reports its free frames (at every change) and, once,
+/// the total free after boot.
+pub fn set_frames(free: usize, total: Option<usize>) {
+    FREE_FRAMES.store(free, Ordering::Relaxed);
+    if let Some(total) = total {
+        TOTAL_FRAMES.store(total, Ordering::Relaxed);
+    }
+}
+
+/// (free frames now, free after boot), as last reported.
+pub fn frames() -> (usize, usize) {
+    (FREE_FRAMES.load(Ordering::Relaxed), TOTAL_FRAMES.load(Ordering::Relaxed))
 }
 
 /// A goroutine's start and `goexit` call this: below the trigger, release
 /// stacks first (see "Who calls it"). One load and a compare when memory is
 /// plentiful.
-#[inline]
+#[inline(always)]
 pub(crate) fn check_memory_pressure() {
-    let (free, total) = machine::frames();
+    let (free, total) = frames();
     let trigger = match TRIGGER.load(Ordering::Relaxed) {
-        usize::MAX => low_water(total),
+        0 => low_water(total),
         t => t,
     };
     if free < trigger {
@@ -142,7 +163,7 @@ fn pressure_release(total: usize) {
         return;
     }
     release_parked_stacks();
-    TRIGGER.store(next_trigger(machine::frames().0, total), Ordering::Relaxed);
+    TRIGGER.store(next_trigger(frames().0, total), Ordering::Relaxed);
     PRESSURE_RELEASES.fetch_add(1, Ordering::Relaxed);
     PRESSURE_BUSY.store(false, Ordering::Release);
 }

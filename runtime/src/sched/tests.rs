@@ -506,12 +506,12 @@ fn the_pressure_trigger_rests_at_an_eighth_and_halves_when_a_release_cannot_help
     assert_eq!(next_trigger(5000, 8000), 1000, "a release that won memory back: back to rest");
     assert_eq!(next_trigger(1000, 8000), 1000);
     assert_eq!(next_trigger(600, 8000), 300, "one that could not: half of what is free");
-    assert_eq!(next_trigger(0, 8000), 0);
+    assert_eq!(next_trigger(0, 8000), 1, "never 0, which means the resting level");
 }
 
 #[test]
 fn goroutines_release_stacks_when_memory_runs_low_and_only_then() {
-    use super::mock::{FREE_FRAMES, TOTAL_FRAMES};
+    use super::scavenge::set_frames;
     let _s = serial();
     let spawn_and_wait = |n: usize| {
         run(move || {
@@ -525,25 +525,22 @@ fn goroutines_release_stacks_when_memory_runs_low_and_only_then() {
         })
     };
     let before = pressure_releases();
+    set_frames(1 << 20, Some(1 << 20));
     spawn_and_wait(100);
     assert_eq!(pressure_releases(), before, "plenty of memory: no release");
     // 100 of 1,000 frames free: below an eighth.
-    TOTAL_FRAMES.store(1000, Ordering::Relaxed);
-    FREE_FRAMES.store(100, Ordering::Relaxed);
+    set_frames(100, Some(1000));
     spawn_and_wait(1);
     let released = pressure_releases() - before;
-    FREE_FRAMES.store(1 << 20, Ordering::Relaxed);
-    TOTAL_FRAMES.store(1 << 20, Ordering::Relaxed);
+    set_frames(1 << 20, Some(1 << 20));
     assert!(released >= 1, "a goroutine starting or exiting below the trigger releases stacks");
     // The release could not help (the mock frees nothing): the trigger fell
     // to half of what was free, so the same shortage does not stop the world
     // at every goroutine.
     let before = pressure_releases();
-    TOTAL_FRAMES.store(1000, Ordering::Relaxed);
-    FREE_FRAMES.store(100, Ordering::Relaxed);
+    set_frames(100, Some(1000));
     spawn_and_wait(20);
     let again = pressure_releases() - before;
-    FREE_FRAMES.store(1 << 20, Ordering::Relaxed);
-    TOTAL_FRAMES.store(1 << 20, Ordering::Relaxed);
+    set_frames(1 << 20, Some(1 << 20));
     assert_eq!(again, 0, "100 free is above the lowered trigger (50)");
 }

@@ -37,7 +37,7 @@ use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
 
 use super::context::{self, Context};
 use super::trap::TrapFrame;
-use super::{apic, backtrace, fault, memory, percpu, profile, stack, time};
+use super::{apic, backtrace, fault, percpu, profile, stack, time};
 
 /// Turns on SSE for goroutine code (CR0.MP, no EM/TS; CR4.OSFXSR|OSXMMEXCPT):
 /// the kernel is soft-float, but goroutines may use SSE and FXSAVE must work.
@@ -114,11 +114,6 @@ fn machine_stack_alloc() -> Stack {
 #[unsafe(no_mangle)]
 fn machine_stack_trim(s: &Stack) {
     stack::trim(gstack(s));
-}
-
-#[unsafe(no_mangle)]
-fn machine_frames() -> (usize, usize) {
-    (memory::free_frames() as usize, memory::total_frames() as usize)
 }
 
 #[unsafe(no_mangle)]

@@ -57,6 +57,7 @@ use x86_64::structures::paging::{
 use x86_64::{PhysAddr, VirtAddr};
 
 use runtime::frames::FrameBitmap;
+use runtime::sched::scavenge;
 
 use super::sync::IrqLock;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -69,9 +70,6 @@ const GIB: u64 = 1 << 30;
 
 static PHYS_OFFSET: AtomicU64 = AtomicU64::new(0);
 static FRAMES: IrqLock<Option<FrameBitmap<'static>>> = IrqLock::new(None);
-/// The bitmap's free count, mirrored at every change under `FRAMES`, so that
-/// the runtime's memory-pressure check is one load, not a lock.
-static FREE_FRAMES: AtomicU64 = AtomicU64::new(0);
 /// Frames free right after boot's own reservations (the runtime's scale).
 static TOTAL_FRAMES: AtomicU64 = AtomicU64::new(0);
 static PAGE_TABLE: IrqLock<Option<OffsetPageTable<'static>>> = IrqLock::new(None);
@@ -124,8 +122,8 @@ pub fn init(regions: &MemoryRegions, phys_offset: u64) {
     bm.set_hint(0x10_0000 / PAGE_SIZE);
     let free = bm.free_count();
     log::info!("memory: {} MiB usable, {free} frames free", (free * PAGE_SIZE) >> 20);
-    FREE_FRAMES.store(free, Ordering::Relaxed);
     TOTAL_FRAMES.store(free, Ordering::Relaxed);
+    scavenge::set_frames(free as usize, Some(free as usize));
     *FRAMES.lock() = Some(bm);
 
     let (l4_frame, _) = Cr3::read();
@@ -198,7 +196,7 @@ pub fn alloc_frame() -> Option<PhysFrame> {
         let mut frames = FRAMES.lock();
         let bm = frames.as_mut()?;
         let f = bm.alloc();
-        FREE_FRAMES.store(bm.free_count(), Ordering::Relaxed);
+        scavenge::set_frames(bm.free_count() as usize, None);
         f?
     };
     let frame = PhysFrame::containing_address(PhysAddr::new(f * PAGE_SIZE));
@@ -212,7 +210,7 @@ pub fn alloc_frame_below(limit: u64) -> Option<PhysFrame> {
         let mut frames = FRAMES.lock();
         let bm = frames.as_mut()?;
         let f = bm.alloc_in(1, limit / PAGE_SIZE);
-        FREE_FRAMES.store(bm.free_count(), Ordering::Relaxed);
+        scavenge::set_frames(bm.free_count() as usize, None);
         f?
     };
     let frame = PhysFrame::containing_address(PhysAddr::new(f * PAGE_SIZE));
@@ -226,12 +224,13 @@ pub fn free_frame(frame: PhysFrame) {
     let mut frames = FRAMES.lock();
     let bm = frames.as_mut().expect("memory not initialized");
     bm.free(f);
-    FREE_FRAMES.store(bm.free_count(), Ordering::Relaxed);
+    scavenge::set_frames(bm.free_count() as usize, None);
 }
 
-/// Free frames right now (one load: a snapshot, racy by nature).
+/// Free frames right now (a snapshot, racy by nature). The free count is
+/// pushed to the scheduler at every change, for its memory-pressure check.
 pub fn free_frames() -> u64 {
-    FREE_FRAMES.load(Ordering::Relaxed)
+    scavenge::frames().0 as u64
 }
 
 /// Frames that were free when boot had taken its own.

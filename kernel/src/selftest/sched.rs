@@ -145,18 +145,25 @@ fn hog() -> bool {
     // Let the hogs take every P, then measure how long the main goroutine
     // waits for the CPU between yields.
     sched::gosched();
-    let mut worst = 0;
-    let mut last = arch::nanotime();
-    for _ in 0..50 {
+    // At least 50 yields and at least 100 ms (ten slices): with more
+    // goroutines than Ps, some P holds two of them, and within a few slices
+    // its hog is preempted, whether it shares the P with main or with
+    // another hog. (50 yields alone can finish inside one slice when the
+    // hogs all went to the other Ps.)
+    let (mut worst, mut rounds) = (0, 0);
+    let start = arch::nanotime();
+    let mut last = start;
+    while rounds < 50 || last - start < 100_000_000 {
         sched::gosched();
         let now = arch::nanotime();
         worst = worst.max(now - last);
         last = now;
+        rounds += 1;
     }
     let preempted: u64 =
         (0..procs).map(|id| sched::p::allp(id).expect("P exists").stats.preemptions.load(Ordering::Relaxed)).sum();
     println!(
-        "hog: {procs} hog(s) on {procs} P(s); main got the CPU 50 times, longest wait {} us, {preempted} preemptions",
+        "hog: {procs} hog(s) on {procs} P(s); main got the CPU {rounds} times, longest wait {} us, {preempted} preemptions",
         worst / 1000
     );
     preempted > 0

@@ -81,10 +81,9 @@ use super::stw::{start_the_world, stop_the_world};
 
 static RELEASED_STACKS: AtomicU64 = AtomicU64::new(0);
 /// Free frames below which a starting or exiting goroutine releases stacks
-/// (0: not yet computed, use [`low_water`]). Zero-initialized on purpose, as
-/// are the two counts below: they sit with the scheduler's other hot
-/// statics, not on a page of their own (under TCG, one more page touched per
-/// goroutine cost CreateGoroutines 25%).
+/// (0: not yet computed, use [`low_water`]). The check reads it and the two
+/// counts below on every goroutine start and exit: zero-initialized, all
+/// three sit in `.bss` with the scheduler's other hot statics.
 static TRIGGER: AtomicUsize = AtomicUsize::new(0);
 /// Physical frames free now and after boot, pushed by the machine layer as
 /// they change ([`set_frames`]); zero total: not reported, no pressure.

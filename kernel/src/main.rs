@@ -14,6 +14,7 @@
 #![no_std]
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
+#![feature(fn_align)]
 
 extern crate alloc;
 

@@ -79,7 +79,6 @@ use super::machine::{self, StackRelease};
 use super::proc::getg;
 use super::stw::{start_the_world, stop_the_world};
 
-static RELEASED_STACKS: AtomicU64 = AtomicU64::new(0);
 /// Free frames below which a starting or exiting goroutine releases stacks
 /// (0: not yet computed, use [`low_water`]). The check reads it and the two
 /// counts below on every goroutine start and exit: zero-initialized, all
@@ -105,7 +104,6 @@ pub fn release_parked_stacks() -> StackRelease {
     });
     let released = machine::stack_release(&stacks);
     start_the_world(stopped, None);
-    RELEASED_STACKS.fetch_add(released.stacks as u64, Ordering::Relaxed);
     released
 }
 
@@ -177,9 +175,4 @@ pub fn pressure_releases() -> u64 {
 /// stacks.
 pub fn free_os_memory() -> StackRelease {
     release_parked_stacks()
-}
-
-/// Stacks released since boot (a stack released twice counts twice).
-pub fn released_stacks() -> u64 {
-    RELEASED_STACKS.load(Ordering::Relaxed)
 }

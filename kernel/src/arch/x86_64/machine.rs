@@ -119,8 +119,7 @@ fn machine_stack_trim(s: &Stack) {
 #[unsafe(no_mangle)]
 fn machine_stack_release(parked: &[(Stack, usize)]) -> StackRelease {
     let parked: alloc::vec::Vec<_> = parked.iter().map(|(s, sp)| (gstack(s), *sp as u64)).collect();
-    let r = stack::release(&parked);
-    StackRelease { stacks: r.stacks, frames: r.frames, bytes_kept: r.bytes_kept }
+    stack::release(&parked)
 }
 
 #[unsafe(no_mangle)]

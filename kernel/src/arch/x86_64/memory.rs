@@ -70,8 +70,6 @@ const GIB: u64 = 1 << 30;
 
 static PHYS_OFFSET: AtomicU64 = AtomicU64::new(0);
 static FRAMES: IrqLock<Option<FrameBitmap<'static>>> = IrqLock::new(None);
-/// Frames free right after boot's own reservations (the runtime's scale).
-static TOTAL_FRAMES: AtomicU64 = AtomicU64::new(0);
 static PAGE_TABLE: IrqLock<Option<OffsetPageTable<'static>>> = IrqLock::new(None);
 static SLOT_BASE: AtomicU64 = AtomicU64::new(0);
 static MMIO_NEXT: AtomicU64 = AtomicU64::new(0);
@@ -122,7 +120,6 @@ pub fn init(regions: &MemoryRegions, phys_offset: u64) {
     bm.set_hint(0x10_0000 / PAGE_SIZE);
     let free = bm.free_count();
     log::info!("memory: {} MiB usable, {free} frames free", (free * PAGE_SIZE) >> 20);
-    TOTAL_FRAMES.store(free, Ordering::Relaxed);
     scavenge::set_frames(free as usize, Some(free as usize));
     *FRAMES.lock() = Some(bm);
 
@@ -235,7 +232,7 @@ pub fn free_frames() -> u64 {
 
 /// Frames that were free when boot had taken its own.
 pub fn total_frames() -> u64 {
-    TOTAL_FRAMES.load(Ordering::Relaxed)
+    scavenge::frames().1 as u64
 }
 
 fn zero_frame(frame: PhysFrame) {

@@ -105,6 +105,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use runtime::sched::machine::StackRelease;
 use x86_64::structures::paging::{Page, PhysFrame};
 use x86_64::VirtAddr;
 
@@ -401,24 +402,13 @@ pub fn grow(addr: u64, error_code: u64) -> bool {
     true
 }
 
-/// What one [`release`] did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Released {
-    /// Stacks whose top page went to a buffer.
-    pub stacks: usize,
-    /// Frames returned: the stacks' pages and the page tables left empty.
-    pub frames: usize,
-    /// Bytes kept in buffers for those stacks.
-    pub bytes_kept: usize,
-}
-
 /// Releases the top pages of parked goroutines' stacks, given each stack and
 /// its saved stack pointer (see "Releasing parked stacks" in the module
 /// essay); a dead goroutine's stack comes with `sp = top` (nothing to keep:
 /// its next touch maps a zero page). Stacks that grew past their top page
 /// are left alone. Interrupts
 /// enabled, no lock held; on any stack (the caller's own is pre-faulted).
-pub fn release(parked: &[(GStack, u64)]) -> Released {
+pub fn release(parked: &[(GStack, u64)]) -> StackRelease {
     prefault_own_stack(16 * 1024);
     // 1. Buffers, outside every lock.
     let mut work: Vec<(GStack, Box<[u8]>)> = parked
@@ -444,7 +434,7 @@ pub fn release(parked: &[(GStack, u64)]) -> Released {
         (lo, hi) = (lo.min(top_page), hi.max(s.top));
     }
     if unmapped.is_empty() {
-        return Released::default();
+        return StackRelease::default();
     }
     // 3. No CPU keeps a translation to the old frames or tables.
     tlb::shootdown(lo, hi);
@@ -455,7 +445,7 @@ pub fn release(parked: &[(GStack, u64)]) -> Released {
     }
     // 4. Copy out what no fault has taken back meanwhile.
     let mut frames = Vec::with_capacity(unmapped.len() + tables.len());
-    let mut done = Released::default();
+    let mut done = StackRelease::default();
     for i in unmapped {
         let (s, buf) = &mut work[i];
         let mut arena = ARENA.lock();

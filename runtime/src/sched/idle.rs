@@ -145,7 +145,24 @@ fn midleget(sched: &mut Sched) -> Option<&'static M> {
 /// Go's `stopm`: parks this M (halts the CPU) until `startm` hands it a P,
 /// or until an idle P's timer is due. Returns holding a P.
 pub(crate) fn stopm(m: &'static M) {
-    mput(m);
+    {
+        let mut sched = SCHED.lock();
+        // Go's `startm` makes a new M when none is idle; we cannot make a CPU,
+        // so it leaves the P idle and its work on the global queue (see
+        // there). An M that was on its way here at that moment was on neither
+        // list: it must look now, under the same lock, or both would wait for
+        // each other forever (seen as a rare hang with GOMAXPROCS=1 and a
+        // blocking call whose P was retaken).
+        if !sched.runq.is_empty() && !super::stw::gcwaiting() {
+            if let Some(pp) = pidleget(&mut sched) {
+                drop(sched);
+                acquirep(m, pp);
+                return;
+            }
+        }
+        sched.midle |= 1 << m.id;
+        checkdead(&sched);
+    }
     park_m(m);
 }
 

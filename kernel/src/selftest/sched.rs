@@ -417,6 +417,15 @@ fn deadlock() -> bool {
         other.wait();
         wg2.done();
     });
+    // Ten thousand more, all asleep the same way: the dump folds them into
+    // one line instead of printing for minutes.
+    let never = runtime::chan::Chan::<u8>::new(0);
+    for _ in 0..10_000 {
+        let never = never.clone();
+        sched::go(move || {
+            never.recv();
+        });
+    }
     println!("deadlock: main waits for a goroutine that waits forever");
     wg.wait();
     false

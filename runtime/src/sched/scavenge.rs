@@ -61,7 +61,13 @@
 //!   pressure check skips the release otherwise (the next check will try
 //!   again). Stopping the world with interrupts off could deadlock
 //!   against a CPU waiting for this one's TLB-shootdown answer.
-//! - One pressure release at a time (`PRESSURE_BUSY`); others go on.
+//! - The shortage is checked again with the world stopped, and the trigger
+//!   moved before the world starts: goroutines that saw the same shortage on
+//!   other CPUs wait for the world (not skip the release: a flag held by a
+//!   releaser that was descheduled let thousands of queued goroutines take
+//!   stacks past it, each skipping, until the frames ran out), then find
+//!   memory back above the trigger and go on. At most one stopped world per
+//!   CPU per shortage.
 //!
 //! ## Where we differ from Go
 //! - Go's shrink halves a stack that uses less than a quarter of it and never
@@ -72,7 +78,7 @@
 extern crate alloc;
 
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::g::{for_each_g, GStatus};
 use super::machine::{self, StackRelease};
@@ -88,7 +94,6 @@ static TRIGGER: AtomicUsize = AtomicUsize::new(0);
 /// they change ([`set_frames`]); zero total: not reported, no pressure.
 static FREE_FRAMES: AtomicUsize = AtomicUsize::new(0);
 static TOTAL_FRAMES: AtomicUsize = AtomicUsize::new(0);
-static PRESSURE_BUSY: AtomicBool = AtomicBool::new(false);
 static PRESSURE_RELEASES: AtomicU64 = AtomicU64::new(0);
 
 /// Releases the stack pages of every parked goroutine, and the top pages of
@@ -96,15 +101,20 @@ static PRESSURE_RELEASES: AtomicU64 = AtomicU64::new(0);
 /// Call from a goroutine.
 pub fn release_parked_stacks() -> StackRelease {
     let stopped = stop_the_world();
+    let released = release_stopped();
+    start_the_world(stopped, None);
+    released
+}
+
+/// Steps 2 and 3 of the algorithm; the caller has stopped the world.
+fn release_stopped() -> StackRelease {
     let mut stacks = Vec::new();
     for_each_g(|g| match (g.status(), g.stack_bounds()) {
         (GStatus::Waiting(_), Some(stack)) => stacks.push((stack, g.saved_sp())),
         (GStatus::Dead, Some(stack)) => stacks.push((stack, stack.hi)),
         _ => {}
     });
-    let released = machine::stack_release(&stacks);
-    start_the_world(stopped, None);
-    released
+    machine::stack_release(&stacks)
 }
 
 /// The pressure trigger's resting level: an eighth of the frames free after
@@ -141,28 +151,39 @@ pub fn frames() -> (usize, usize) {
 /// plentiful.
 #[inline(always)]
 pub(crate) fn check_memory_pressure() {
+    if under_pressure() {
+        pressure_release();
+    }
+}
+
+#[inline(always)]
+fn under_pressure() -> bool {
     let (free, total) = frames();
     let trigger = match TRIGGER.load(Ordering::Relaxed) {
         0 => low_water(total),
         t => t,
     };
-    if free < trigger {
-        pressure_release(total);
-    }
+    free < trigger
 }
 
 #[cold]
-fn pressure_release(total: usize) {
+fn pressure_release() {
     let irq_on = machine::irq_disable();
     machine::irq_restore(irq_on);
     let running = getg().is_some_and(|g| g.status() == GStatus::Running);
-    if !irq_on || !running || machine::mlocks() != 0 || PRESSURE_BUSY.swap(true, Ordering::Acquire) {
+    if !irq_on || !running || machine::mlocks() != 0 {
         return;
     }
-    release_parked_stacks();
-    TRIGGER.store(next_trigger(frames().0, total), Ordering::Relaxed);
-    PRESSURE_RELEASES.fetch_add(1, Ordering::Relaxed);
-    PRESSURE_BUSY.store(false, Ordering::Release);
+    let stopped = stop_the_world();
+    // Goroutines on other CPUs may have seen the same shortage: the first to
+    // stop the world releases, the others find memory back above the trigger.
+    if under_pressure() {
+        release_stopped();
+        let (free, total) = frames();
+        TRIGGER.store(next_trigger(free, total), Ordering::Relaxed);
+        PRESSURE_RELEASES.fetch_add(1, Ordering::Relaxed);
+    }
+    start_the_world(stopped, None);
 }
 
 /// Releases made because memory ran low, since boot.

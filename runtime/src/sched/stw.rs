@@ -2,9 +2,11 @@
 //! `stopTheWorldWithSema`, `startTheWorldWithSema`, `procresize`).
 //!
 //! ## Stop
-//! 1. Take `WORLDSEMA` (one stopper at a time; a loser yields and retries),
-//!    disable preemption of the calling goroutine (it must keep its P), and
-//!    set `GCWAITING`.
+//! 1. Disable preemption of the calling goroutine (it must keep its P), take
+//!    `WORLDSEMA` (one stopper at a time; a loser re-enables preemption,
+//!    yields and retries), and set `GCWAITING`. Preemption is off from the
+//!    moment the semaphore is won: a winner descheduled before it stops the
+//!    world would leave every other stopper yielding behind it.
 //! 2. Under `SCHED`: the caller's own P, every idle P and every P left by a
 //!    blocking call become `GcStop`;
 //!    `STOPWAIT` counts the Ps still running goroutines.
@@ -64,10 +66,17 @@ pub struct Stopped {
 
 /// Go's `stopTheWorld`: returns once every P but the caller's is stopped.
 pub fn stop_the_world() -> Stopped {
-    while WORLDSEMA.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+    // Preemption goes off before the semaphore is won: a winner preempted
+    // between the two would wait at the tail of the global queue while every
+    // other stopper yielded behind it.
+    let preempt_off = loop {
+        let preempt_off = PreemptOff::new();
+        if WORLDSEMA.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            break preempt_off;
+        }
+        drop(preempt_off);
         proc::gosched();
-    }
-    let preempt_off = PreemptOff::new();
+    };
     let t0 = machine::nanotime();
     let me = {
         let _irq = machine::IrqOff::new();

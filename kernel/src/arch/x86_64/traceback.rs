@@ -12,6 +12,18 @@
 //! One paragraph per live goroutine, in creation order: id, state (the wait
 //! reason for a parked one), the symbolized frames, and who started it.
 //!
+//! ## Where we differ from Go: identical goroutines are folded
+//! Go prints every goroutine in full. A serial console under TCG carries
+//! about 100 paragraphs a second, so a fatal error among 20,000 parked
+//! goroutines would print for minutes, which a user (or a test's timeout)
+//! cannot tell from a hang. Goroutines that follow one another in the dump
+//! with the same state, frames and creator as the last one printed are
+//! folded into one line after it:
+//! ```text
+//! ... 19998 more goroutines (ids 3 to 20000) [chan receive] with the stack and creator of goroutine 2
+//! ```
+//! A goroutine that differs in anything but its id is printed in full.
+//!
 //! ## Where a goroutine's stack starts
 //! - The goroutine that is reporting: the caller's frame pointer.
 //! - Suspended by a voluntary switch: its saved stack pointer points at the
@@ -51,54 +63,151 @@ pub fn console_dumps() -> u64 {
 /// the goroutine running on this CPU (if any).
 pub fn dump(out: &mut dyn Write, here_rbp: u64) {
     let me = sched::getg().map(|g| g as *const sched::G);
+    // The last goroutine printed in full, and those folded into it since.
+    let (mut shown, mut run): (Option<Trace>, Run) = (None, Run::default());
     sched::g::try_for_each_g(|g| {
         let status = g.status();
         if status == GStatus::Dead || status == GStatus::Idle {
             return;
         }
-        let _ = writeln!(out, "\ngoroutine {} [{}]:", g.goid(), status.describe());
+        let trace = Trace::of(g, status, me == Some(g as *const sched::G), here_rbp);
+        if shown.as_ref() == Some(&trace) {
+            run.add(trace.goid);
+            return;
+        }
+        if let Some(like) = &shown {
+            run.flush(out, like);
+        }
+        trace.write(out);
+        shown = Some(trace);
+    });
+    if let Some(like) = &shown {
+        run.flush(out, like);
+    }
+}
+
+/// What the dump prints of one goroutine. Two traces are equal when
+/// everything but the id is: state, frames and creator.
+#[derive(Clone, Copy)]
+struct Trace {
+    goid: u64,
+    status: GStatus,
+    parent: u64,
+    /// Running on another CPU: no stack to show.
+    elsewhere: bool,
+    /// (pc printed, pc looked up): a return address is looked up at pc - 1.
+    frames: [(u64, u64); backtrace::MAX_FRAMES + 1],
+    len: usize,
+}
+
+impl PartialEq for Trace {
+    fn eq(&self, other: &Trace) -> bool {
+        self.status == other.status
+            && self.parent == other.parent
+            && self.elsewhere == other.elsewhere
+            && self.frames[..self.len] == other.frames[..other.len]
+    }
+}
+
+impl Trace {
+    const EMPTY: Trace = Trace {
+        goid: 0,
+        status: GStatus::Dead,
+        parent: 0,
+        elsewhere: false,
+        frames: [(0, 0); backtrace::MAX_FRAMES + 1],
+        len: 0,
+    };
+
+    fn of(g: &sched::G, status: GStatus, mine: bool, here_rbp: u64) -> Trace {
+        let mut t = Trace { goid: g.goid(), status, parent: g.parent_goid(), ..Trace::EMPTY };
         let trap = g.trap_frame();
-        if me == Some(g as *const sched::G) {
-            frames(out, None, here_rbp, backtrace::read_mapped);
+        if mine {
+            t.walk(None, here_rbp, backtrace::read_mapped);
         } else if trap != 0 {
             let end = trap as u64 + core::mem::size_of::<TrapFrame>() as u64 - 8;
             if memory::probe(trap as u64) && memory::probe(end) {
                 // SAFETY: a preempted goroutine's interrupt frame stays on its
                 // stack until it resumes; both ends were probed just above.
                 let f = unsafe { &*(trap as *const TrapFrame) };
-                frames(out, Some(f.rip), f.rbp, backtrace::read_mapped);
+                t.walk(Some(f.rip), f.rbp, backtrace::read_mapped);
             }
         } else if status == GStatus::Running || status == GStatus::Syscall {
-            let _ = writeln!(out, "goroutine running on other thread; stack unavailable");
+            t.elsewhere = true;
         } else {
             // The layout is `context_switch`'s; a released stack is read
             // from its buffer, not faulted back in.
             let sp = g.saved_sp() as u64;
             if let (true, Some(rbp), Some(pc)) = (sp != 0, read_parked(sp + 40), read_parked(sp + 48)) {
-                frames(out, Some(pc), rbp, read_parked);
+                t.walk(Some(pc), rbp, read_parked);
             }
         }
-        let _ = writeln!(out, "created by goroutine {}", g.parent_goid());
-    });
+        t
+    }
+
+    fn walk(&mut self, pc: Option<u64>, rbp: u64, read: fn(u64) -> Option<u64>) {
+        if let Some(pc) = pc {
+            self.frames[0] = (pc, pc);
+            self.len = 1;
+        }
+        backtrace::walk_reading(rbp, backtrace::MAX_FRAMES, read, |ret| {
+            self.frames[self.len] = (ret, ret - 1);
+            self.len += 1;
+        });
+    }
+
+    fn write(&self, out: &mut dyn Write) {
+        let _ = writeln!(out, "\ngoroutine {} [{}]:", self.goid, self.status.describe());
+        if self.elsewhere {
+            let _ = writeln!(out, "goroutine running on other thread; stack unavailable");
+        }
+        for &(pc, lookup) in &self.frames[..self.len] {
+            backtrace::write_function(out, lookup);
+            let _ = writeln!(out, "(...)");
+            let _ = write!(out, "\t");
+            backtrace::write_offset(out, lookup);
+            let _ = writeln!(out, " pc={pc:#x}");
+        }
+        let _ = writeln!(out, "created by goroutine {}", self.parent);
+    }
+}
+
+/// Goroutines folded into the one printed before them.
+#[derive(Default)]
+struct Run {
+    count: u64,
+    first: u64,
+    last: u64,
+}
+
+impl Run {
+    fn add(&mut self, goid: u64) {
+        if self.count == 0 {
+            self.first = goid;
+        }
+        self.count += 1;
+        self.last = goid;
+    }
+
+    fn flush(&mut self, out: &mut dyn Write, like: &Trace) {
+        if self.count > 0 {
+            let _ = writeln!(
+                out,
+                "\n... {} more goroutines (ids {} to {}) [{}] with the stack and creator of goroutine {}",
+                self.count,
+                self.first,
+                self.last,
+                like.status.describe(),
+                like.goid
+            );
+        }
+        self.count = 0;
+    }
 }
 
 /// A word of a parked goroutine's stack, mapped or released.
 fn read_parked(addr: u64) -> Option<u64> {
     backtrace::read_mapped(addr).or_else(|| stack::read_released(addr))
-}
-
-fn frames(out: &mut dyn Write, pc: Option<u64>, rbp: u64, read: fn(u64) -> Option<u64>) {
-    let line = |out: &mut dyn Write, pc: u64, lookup: u64| {
-        backtrace::write_function(out, lookup);
-        let _ = writeln!(out, "(...)");
-        let _ = write!(out, "\t");
-        backtrace::write_offset(out, lookup);
-        let _ = writeln!(out, " pc={pc:#x}");
-    };
-    if let Some(pc) = pc {
-        line(out, pc, pc);
-    }
-    backtrace::walk_reading(rbp, backtrace::MAX_FRAMES, read, |ret| line(out, ret, ret - 1));
 }
 
 /// Which goroutine owns stack slot `slot` (for the stack-overflow message).

@@ -56,8 +56,10 @@
 //! prints `gobench: end status=ok` (or `=fail`) and powers off. `tsc=reliable`
 //! keeps Linux from declaring the emulated TSC unstable and falling back to the
 //! HPET, which would slow Go's timer benchmarks ~1.5x: the anchor must be Go at
-//! its best; `/init` prints the vCPU count Go sees and the clocksource, and
-//! the run fails if the count is wrong and warns if the clocksource is not the
+//! its best. For the same reason `/init` waits for Linux to move from
+//! `tsc-early` to `tsc` (its refined calibration, sometimes late under
+//! emulation), then prints the vCPU count Go sees and the clocksource; the
+//! run fails if the count is wrong and warns if the clocksource is not the
 //! TSC. A native run ([`GoSide::run_native`]) passes the same flags plus
 //! `-test.cpu=N`; the two flag lists (here and in `main.go`) must stay in step.
 //!

@@ -12,9 +12,11 @@
 //!   booting the guest, and native runs for reference;
 //! - [`cpio`]: the newc archive writer for the initramfs;
 //! - [`parse`]: Go's benchmark line format, which the kernel prints too;
+//! - [`stats`]: the Mann-Whitney U test (benchstat's) on the two sides' rounds;
 //! - [`table`]: medians, spreads, ratios, the Markdown table, the JSON file and
 //!   the README section.
 pub mod cpio;
 pub mod go;
 pub mod parse;
+pub mod stats;
 pub mod table;

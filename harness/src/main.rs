@@ -189,7 +189,9 @@ fn run(o: &Options) -> Result<bool, String> {
         let section = format!(
             "Measured {date} on a {}, {qemu} TCG (`-machine q35 -cpu max`); {} in a Debian cloud-kernel \
              guest under the same QEMU. Median of {} rounds alternating kernel and Go, benchtime {}; \
-             kernel / Go below 1 means the kernel is faster. Go native is the host without emulation, \
+             kernel / Go below 1 means the kernel is faster. U test: benchstat's Mann-Whitney U test \
+             of the kernel's rounds against Go's, `faster` or `slower` at p < 0.05, else `~` (no \
+             difference the host's noise could not make). Go native is the host without emulation, \
              for reference.\n\n{md}",
             machine(),
             go.go_version,
@@ -207,6 +209,14 @@ fn run(o: &Options) -> Result<bool, String> {
         .collect();
     if !missing.is_empty() {
         eprintln!("harness: no ratio for {} (one side reported no result)", missing.join(", "));
+    }
+    let slower: Vec<String> = rows
+        .iter()
+        .filter(|r| r.verdict() == Some(harness::stats::Verdict::Slower))
+        .map(|r| format!("{}.{} with {} vCPU(s)", r.package, r.benchmark, r.cpus))
+        .collect();
+    if !slower.is_empty() {
+        eprintln!("harness: the kernel is slower than Go (U test, p < 0.05) on {}", slower.join(", "));
     }
     Ok(missing.is_empty())
 }

@@ -1,16 +1,21 @@
-//! From samples to the side-by-side table: medians, spreads, ratios.
+//! From samples to the side-by-side table: medians, spreads, ratios, and
+//! whether the difference is real.
 //!
 //! Each (benchmark, vCPU count) gets one row. Its Go and kernel columns are
 //! the **median** ns/op of the rounds (runs vary up to ~1.7x under TCG, so a
 //! mean would chase outliers); the spread is `(max - min) / median` of each
-//! side; the ratio is `kernel / Go` (below 1: the kernel is faster). Go's
-//! native numbers (on the host, no emulation) are shown for reference only:
-//! they are never part of a ratio.
+//! side; the ratio is `kernel / Go` (below 1: the kernel is faster). The
+//! verdict is benchstat's: `faster` or `slower` only when the Mann-Whitney U
+//! test of the two sides' rounds gives p < 0.05, else `~` ([`crate::stats`]).
+//! Go's native numbers (on the host, no emulation) are shown for reference
+//! only: they are never part of a ratio.
 //!
 //! Outputs: a Markdown table (stdout and the README section between
 //! [`BEGIN`] and [`END`]) and a JSON document for machines.
 use std::collections::BTreeMap;
 use std::fmt::Write;
+
+use crate::stats::{self, Verdict};
 
 /// Where a sample came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -83,6 +88,31 @@ impl Row {
     pub fn ratio(&self) -> Option<f64> {
         Some(self.kernel.as_ref()?.median / self.go.as_ref()?.median)
     }
+
+    /// The U test's two-sided p-value, kernel rounds against Go's.
+    pub fn p_value(&self) -> Option<f64> {
+        stats::mann_whitney_p(&self.kernel.as_ref()?.samples, &self.go.as_ref()?.samples)
+    }
+
+    /// Faster, `~` or slower than Go, as benchstat would say.
+    pub fn verdict(&self) -> Option<Verdict> {
+        Some(stats::verdict(self.p_value()?, self.ratio()?))
+    }
+}
+
+/// `faster (p=0.000)`, `~ (p=0.436)`, `slower (p=0.024)`, or `–`.
+fn verdict_cell(r: &Row) -> String {
+    match (r.verdict(), r.p_value()) {
+        (Some(v), Some(p)) => {
+            let word = match v {
+                Verdict::Faster => "faster",
+                Verdict::Same => "~",
+                Verdict::Slower => "slower",
+            };
+            format!("{word} (p={p:.3})")
+        }
+        _ => "–".into(),
+    }
 }
 
 /// Groups samples into rows, ordered by package, benchmark, then vCPUs.
@@ -130,19 +160,20 @@ fn spread(v: Option<&Stats>) -> String {
 /// The Markdown table.
 pub fn markdown(rows: &[Row]) -> String {
     let mut out = String::new();
-    out.push_str("| benchmark | vCPUs | Go in guest, ns/op | kernel, ns/op | kernel / Go | spread Go | spread kernel | Go native, ns/op |\n");
-    out.push_str("|---|---|---|---|---|---|---|---|\n");
+    out.push_str("| benchmark | vCPUs | Go in guest, ns/op | kernel, ns/op | kernel / Go | U test | spread Go | spread kernel | Go native, ns/op |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|\n");
     for r in rows {
         let ratio = r.ratio().map_or("–".into(), |x| format!("{x:.2}"));
         let _ = writeln!(
             out,
-            "| {}.{} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {}.{} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.package,
             r.benchmark,
             r.cpus,
             ns(r.go.as_ref()),
             ns(r.kernel.as_ref()),
             ratio,
+            verdict_cell(r),
             spread(r.go.as_ref()),
             spread(r.kernel.as_ref()),
             ns(r.native.as_ref())
@@ -200,11 +231,13 @@ pub fn json(meta: &[(&str, String)], rows: &[Row]) -> String {
     for (i, r) in rows.iter().enumerate() {
         let _ = writeln!(
             out,
-            "    {{\"benchmark\": {}, \"package\": {}, \"cpus\": {}, \"ratio\": {}, \"go\": {}, \"kernel\": {}, \"native\": {}}}{}",
+            "    {{\"benchmark\": {}, \"package\": {}, \"cpus\": {}, \"ratio\": {}, \"p\": {}, \"verdict\": {}, \"go\": {}, \"kernel\": {}, \"native\": {}}}{}",
             json_str(&r.benchmark),
             json_str(&r.package),
             r.cpus,
             r.ratio().map_or("null".into(), json_num),
+            r.p_value().map_or("null".into(), json_num),
+            r.verdict().map_or("null".into(), |v| json_str(&format!("{v:?}").to_lowercase())),
             json_stats(r.go.as_ref()),
             json_stats(r.kernel.as_ref()),
             json_stats(r.native.as_ref()),
@@ -261,8 +294,23 @@ mod tests {
         assert_eq!(rows[0].native.as_ref().unwrap().median, 5.0);
         assert_eq!(rows[1].ratio(), None, "no Go sample for 4 vCPUs");
         let md = markdown(&rows);
-        assert!(md.contains("| time.Now | 1 | 110.0 | 55.00 | 0.50 | 18% | 0% | 5.000 |"), "{md}");
-        assert!(md.contains("| time.Now | 4 | – | 60.00 | – | – | 0% | – |"), "{md}");
+        assert!(md.contains("| time.Now | 1 | 110.0 | 55.00 | 0.50 | ~ (p=0.500) | 18% | 0% | 5.000 |"), "{md}");
+        assert!(md.contains("| time.Now | 4 | – | 60.00 | – | – | – | 0% | – |"), "{md}");
+    }
+
+    #[test]
+    fn verdicts_need_the_test_not_just_the_ratio() {
+        let side = |b: &str, side, v: &[f64]| v.iter().map(|&x| sample(b, 1, side, x)).collect::<Vec<_>>();
+        let mut all = side("Fast", Side::Go, &[10.0, 11.0, 12.0, 10.5, 11.5]);
+        all.extend(side("Fast", Side::Kernel, &[5.0, 5.5, 6.0, 5.2, 5.8]));
+        all.extend(side("Level", Side::Go, &[10.0, 11.0, 12.0, 10.5, 11.5]));
+        all.extend(side("Level", Side::Kernel, &[10.2, 14.0, 11.2, 10.4, 15.0]));
+        let rows = rows(&all);
+        assert_eq!((rows[0].benchmark.as_str(), rows[0].verdict()), ("Fast", Some(Verdict::Faster)));
+        assert_eq!(rows[1].verdict(), Some(Verdict::Same), "ratio {:?}", rows[1].ratio());
+        assert!(rows[1].ratio().unwrap() > 1.0);
+        let md = markdown(&rows);
+        assert!(md.contains("| 0.50 | faster (p=0.008) |"), "{md}");
     }
 
     #[test]
@@ -270,7 +318,7 @@ mod tests {
         let rows = rows(&[sample("Now", 2, Side::Go, 10.0), sample("Now", 2, Side::Kernel, 5.0)]);
         let j = json(&[("date", "2026-11-23".into()), ("machine", "a \"quoted\" box".into())], &rows);
         assert!(j.contains("\"machine\": \"a \\\"quoted\\\" box\","));
-        assert!(j.contains("\"ratio\": 0.5"));
+        assert!(j.contains("\"ratio\": 0.5, \"p\": 1, \"verdict\": \"same\""), "{j}");
         assert!(j.contains("\"native\": null"));
         assert_eq!(j.matches('{').count(), j.matches('}').count());
         assert_eq!(j.matches('[').count(), j.matches(']').count());

@@ -212,7 +212,7 @@ fn run(o: &Options) -> Result<bool, String> {
     }
     let slower: Vec<String> = rows
         .iter()
-        .filter(|r| r.verdict() == Some(harness::stats::Verdict::Slower))
+        .filter(|r| matches!(r.u_test(), Some((_, harness::stats::Verdict::Slower))))
         .map(|r| format!("{}.{} with {} vCPU(s)", r.package, r.benchmark, r.cpus))
         .collect();
     if !slower.is_empty() {

@@ -89,30 +89,23 @@ impl Row {
         Some(self.kernel.as_ref()?.median / self.go.as_ref()?.median)
     }
 
-    /// The U test's two-sided p-value, kernel rounds against Go's.
-    pub fn p_value(&self) -> Option<f64> {
-        stats::mann_whitney_p(&self.kernel.as_ref()?.samples, &self.go.as_ref()?.samples)
-    }
-
-    /// Faster, `~` or slower than Go, as benchstat would say.
-    pub fn verdict(&self) -> Option<Verdict> {
-        Some(stats::verdict(self.p_value()?, self.ratio()?))
+    /// The U test of the kernel's rounds against Go's: its two-sided
+    /// p-value and what benchstat would say (faster, `~` or slower).
+    pub fn u_test(&self) -> Option<(f64, Verdict)> {
+        let p = stats::mann_whitney_p(&self.kernel.as_ref()?.samples, &self.go.as_ref()?.samples)?;
+        Some((p, stats::verdict(p, self.ratio()?)))
     }
 }
 
 /// `faster (p=0.000)`, `~ (p=0.436)`, `slower (p=0.024)`, or `–`.
 fn verdict_cell(r: &Row) -> String {
-    match (r.verdict(), r.p_value()) {
-        (Some(v), Some(p)) => {
-            let word = match v {
-                Verdict::Faster => "faster",
-                Verdict::Same => "~",
-                Verdict::Slower => "slower",
-            };
-            format!("{word} (p={p:.3})")
-        }
-        _ => "–".into(),
-    }
+    let Some((p, verdict)) = r.u_test() else { return "–".into() };
+    let word = match verdict {
+        Verdict::Faster => "faster",
+        Verdict::Same => "~",
+        Verdict::Slower => "slower",
+    };
+    format!("{word} (p={p:.3})")
 }
 
 /// Groups samples into rows, ordered by package, benchmark, then vCPUs.
@@ -229,6 +222,7 @@ pub fn json(meta: &[(&str, String)], rows: &[Row]) -> String {
     }
     out.push_str("  \"rows\": [\n");
     for (i, r) in rows.iter().enumerate() {
+        let test = r.u_test();
         let _ = writeln!(
             out,
             "    {{\"benchmark\": {}, \"package\": {}, \"cpus\": {}, \"ratio\": {}, \"p\": {}, \"verdict\": {}, \"go\": {}, \"kernel\": {}, \"native\": {}}}{}",
@@ -236,8 +230,8 @@ pub fn json(meta: &[(&str, String)], rows: &[Row]) -> String {
             json_str(&r.package),
             r.cpus,
             r.ratio().map_or("null".into(), json_num),
-            r.p_value().map_or("null".into(), json_num),
-            r.verdict().map_or("null".into(), |v| json_str(&format!("{v:?}").to_lowercase())),
+            test.map_or("null".into(), |(p, _)| json_num(p)),
+            test.map_or("null".into(), |(_, v)| json_str(&format!("{v:?}").to_lowercase())),
             json_stats(r.go.as_ref()),
             json_stats(r.kernel.as_ref()),
             json_stats(r.native.as_ref()),
@@ -306,8 +300,8 @@ mod tests {
         all.extend(side("Level", Side::Go, &[10.0, 11.0, 12.0, 10.5, 11.5]));
         all.extend(side("Level", Side::Kernel, &[10.2, 14.0, 11.2, 10.4, 15.0]));
         let rows = rows(&all);
-        assert_eq!((rows[0].benchmark.as_str(), rows[0].verdict()), ("Fast", Some(Verdict::Faster)));
-        assert_eq!(rows[1].verdict(), Some(Verdict::Same), "ratio {:?}", rows[1].ratio());
+        assert_eq!((rows[0].benchmark.as_str(), rows[0].u_test().unwrap().1), ("Fast", Verdict::Faster));
+        assert_eq!(rows[1].u_test().unwrap().1, Verdict::Same, "ratio {:?}", rows[1].ratio());
         assert!(rows[1].ratio().unwrap() > 1.0);
         let md = markdown(&rows);
         assert!(md.contains("| 0.50 | faster (p=0.008) |"), "{md}");

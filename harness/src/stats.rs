@@ -16,10 +16,11 @@
 //! ranks) and asks how likely a rank sum at least as extreme as the kernel's
 //! would be if the labels "kernel" and "Go" had been dealt at random. The
 //! distribution is counted exactly, by dynamic programming over the pooled
-//! ranks (doubled, so midranks stay integers), ties included; benchstat uses
-//! the same exact distribution for small samples without ties and a normal
-//! approximation otherwise, which agrees with this one where both apply.
-//! The p-value is two-sided: twice the smaller tail, at most 1.
+//! ranks (doubled, so midranks stay integers), ties included. Go's own
+//! statistics package (golang.org/x/perf, behind benchstat) computes the same
+//! exact distribution for small samples, ties included, by Klotz's method;
+//! the subset-sum count here is simpler and ample for tens of rounds. The
+//! p-value is two-sided: twice the smaller tail, at most 1.
 
 /// The level below which a difference counts (benchstat's default alpha).
 pub const ALPHA: f64 = 0.05;

@@ -54,6 +54,7 @@ fn must_panic(test: &str, message: &str, at: &str) {
     expect_line(&out, &format!("{test}: "));
     expect_line(&out, &format!("panic: {message}"));
     expect_line(&out, &format!("[at {at}:"));
+    expect_line(&out, "goroutine 1 [running]:"); // reported with the goroutine's stack
     assert!(find_line(&out, "FAIL").is_none(), "the operation returned:\n{}", out.output);
     expect_verdict(&out, Verdict::Fail);
 }

@@ -153,6 +153,33 @@ fn zero_sized_values_flow() {
 }
 
 #[test]
+fn select_evaluates_each_case_once_in_source_order() {
+    use std::sync::Mutex;
+    let _s = serial();
+    let (log, got) = run(|| {
+        let log = Mutex::new(Vec::new());
+        let note = |what: &'static str| log.lock().unwrap().push(what);
+        let a = Chan::<u32>::new(0);
+        let b = Chan::<u32>::new(0);
+        let c = Chan::<u32>::new(0);
+        let late = c.clone();
+        go(move || {
+            crate::sched::sleep(2_000_000); // the select has parked by now, or soon will
+            late.send(9);
+        });
+        // Blocks, parks on all three, wakes on `c`: nothing is evaluated again.
+        let got = crate::select! {
+            recv({ note("chan a"); &a }) -> v => v,
+            send({ note("chan b"); &b }, { note("value b"); 1 }) => None,
+            recv({ note("chan c"); &c }) -> v => v,
+        };
+        (log.into_inner().unwrap(), got)
+    });
+    assert_eq!(log, ["chan a", "chan b", "value b", "chan c"]);
+    assert_eq!(got, Some(9));
+}
+
+#[test]
 fn select_takes_a_ready_case_or_the_default() {
     let _s = serial();
     let (first, second, third) = run(|| {

@@ -1,6 +1,7 @@
 //! Host tests of channel timers on the mock machine.
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::vec::Vec;
 
 use super::*;
 use crate::chan::TryRecvError;
@@ -102,6 +103,28 @@ fn ticker_ticks_every_period_until_stopped() {
     assert_eq!(ticks, 10);
     assert!(gaps_ok);
     assert_eq!(after_stop, Err(TryRecvError::Empty));
+}
+
+#[test]
+fn ticker_reset_changes_the_period() {
+    let _s = serial();
+    let (reset_at, ticks) = run(|| {
+        let mut t = Ticker::new(1_000 * MS);
+        sleep(MS);
+        let reset_at = machine::nanotime();
+        t.reset(2 * MS);
+        let ticks: Vec<u64> = (0..3).map(|_| t.c.recv().unwrap()).collect();
+        t.stop();
+        (reset_at, ticks)
+    });
+    // Three ticks on the new period's schedule, none early (tick k is due
+    // at reset + k periods; like Go's, its value is the time it fired, so
+    // two values can be closer than a period after a late one), and long
+    // before the old one-second period would have produced even one.
+    for (k, &t) in ticks.iter().enumerate() {
+        assert!(t >= reset_at + (k as u64 + 1) * 2 * MS, "tick {k} early: {ticks:?} after reset at {reset_at}");
+    }
+    assert!(ticks[2] < reset_at + 500 * MS, "still on the old period: {ticks:?}");
 }
 
 #[test]

@@ -277,3 +277,44 @@ fn semaphore_admits_at_most_its_permits() {
     assert!(max <= 3, "{max} goroutines inside a 3-permit semaphore");
     assert_eq!(left, 3);
 }
+
+#[test]
+fn mutex_spinning_is_bounded_and_never_with_one_p() {
+    use crate::sched::proc::sync_can_spin;
+    let _s = serial();
+    let (could_spin, past_four_rounds, with_one_p) = run(|| {
+        // Busy goroutines keep the other Ps running, the one case where Go
+        // lets a contended Lock spin. They yield, since the mock machine has
+        // no asynchronous preemption to take a P back from a bare loop.
+        let stop = Arc::new(AtomicBool::new(false));
+        let wg = Arc::new(WaitGroup::new());
+        for _ in 0..3 {
+            let (stop, wg) = (stop.clone(), wg.clone());
+            wg.add(1);
+            go(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    gosched();
+                }
+                wg.done();
+            });
+        }
+        let mut could_spin = false;
+        for _ in 0..1000 {
+            if sync_can_spin(0) {
+                could_spin = true;
+                break;
+            }
+            sleep(1_000_000);
+        }
+        let past_four_rounds = (4..64).any(sync_can_spin);
+        stop.store(true, Ordering::Relaxed);
+        wg.wait();
+        let prev = crate::sched::gomaxprocs(1);
+        let with_one_p = (0..4).any(sync_can_spin);
+        crate::sched::gomaxprocs(prev);
+        (could_spin, past_four_rounds, with_one_p)
+    });
+    assert!(could_spin, "never allowed to spin with every other P busy");
+    assert!(!past_four_rounds, "a contended Lock spins at most 4 rounds, as Go's");
+    assert!(!with_one_p, "spinning with GOMAXPROCS 1 only delays the holder");
+}

@@ -1,8 +1,9 @@
 // Package gort holds the benchmarks the harness compares with the kernel's
 // that Go's own test binaries lack (see harness/src/go.rs). Go's runtime
-// package has no benchmark of a plain runtime.Gosched round trip, so it is
-// written here; the harness builds this package's test binary, gort.test, and
-// runs it in the Linux guest and natively exactly like runtime.test.
+// package has no benchmark of a plain runtime.Gosched round trip, nor one
+// that grows a stack on every op, so they are written here; the harness
+// builds this package's test binary, gort.test, and runs it in the Linux
+// guest and natively exactly like runtime.test.
 //
 // Each benchmark has a twin in the kernel with the same name and body
 // (bench=Gosched mirrors BenchmarkGosched), which prints "pkg: gort" before
@@ -14,6 +15,57 @@ import (
 	"sync/atomic"
 	"testing"
 )
+
+// padData and stackGrowthRecursive are runtime/proc_test.go's, unchanged:
+// copy 1 KiB into the frame, scan it, recurse.
+var padData [128]uint64
+
+func stackGrowthRecursive(i int) {
+	var pad [128]uint64
+	pad = padData
+	for j := range pad {
+		if pad[j] != 0 {
+			return
+		}
+	}
+	if i != 0 {
+		stackGrowthRecursive(i - 1)
+	}
+}
+
+// benchmarkStackGrowthNewG is runtime's benchmarkStackGrowth with the
+// recursion moved into a new goroutine per op, so that every op grows a
+// stack. runtime.BenchmarkStackGrowth does not: each RunParallel goroutine
+// grows its stack on its first op and keeps it. A goroutine here starts on
+// a fresh 8 KiB stack (gfput frees a dead goroutine's grown stack, and the
+// forced GC before each run finds no deep stacks to raise the adaptive
+// starting size), and each op's recursion grows it by copying it at every
+// doubling; the op also pays a goroutine start and an unbuffered handoff
+// (runtime.BenchmarkCreateGoroutines measures those alone).
+func benchmarkStackGrowthNewG(b *testing.B, rec int) {
+	b.RunParallel(func(pb *testing.PB) {
+		done := make(chan bool)
+		for pb.Next() {
+			go func() {
+				stackGrowthRecursive(rec)
+				done <- true
+			}()
+			<-done
+		}
+	})
+}
+
+// BenchmarkStackGrowthNewG: 11 frames of 1,048 bytes (10 levels), about
+// 11.5 KiB: one copy, from 8 to 16 KiB.
+func BenchmarkStackGrowthNewG(b *testing.B) {
+	benchmarkStackGrowthNewG(b, 10)
+}
+
+// BenchmarkStackGrowthDeepNewG: 1,025 frames of 1,048 bytes (1024 levels),
+// just over 1 MiB: eight copies, from 8 KiB to 2 MiB.
+func BenchmarkStackGrowthDeepNewG(b *testing.B) {
+	benchmarkStackGrowthNewG(b, 1024)
+}
 
 // BenchmarkGosched: a yield round trip. The benchmark goroutine calls
 // runtime.Gosched b.N times while one partner goroutine does the same until told

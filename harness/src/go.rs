@@ -52,15 +52,23 @@
 //! A guest run ([`GoSide::run_guest`]) boots with a kernel command line such as
 //! `console=ttyS0 quiet panic=-1 tsc=reliable gobench=time:NowUnixNano,runtime:ChanSync gobench.benchtime=1s`.
 //! `/init` runs each package's binary once with
-//! `-test.run=^$ -test.bench=^Benchmark(A|B)$ -test.benchtime=T -test.count=1`,
-//! prints `gobench: end status=ok` (or `=fail`) and powers off. `tsc=reliable`
-//! keeps Linux from declaring the emulated TSC unstable and falling back to the
-//! HPET, which would slow Go's timer benchmarks ~1.5x: the anchor must be Go at
-//! its best. For the same reason `/init` waits for Linux to move from
-//! `tsc-early` to `tsc` (its refined calibration, sometimes late under
-//! emulation), then prints the vCPU count Go sees and the clocksource; the
-//! run fails if the count is wrong and warns if the clocksource is not the
-//! TSC. A native run ([`GoSide::run_native`]) passes the same flags plus
+//! `-test.run=^$ -test.bench=^Benchmark(A|B)$ -test.benchtime=T -test.count=1`
+//! and `GODEBUG=gctrace=1` (its output goes to tmpfs and reaches the console
+//! after the binary exits, so GC lines cost Go no serial writes), prints
+//! `gobench: end status=ok` (or `=fail`) and powers off. The GC lines tell
+//! which of Go's runs include its collector ([`crate::parse`]).
+//!
+//! Go at its best, checked: `tsc=reliable`, at every vCPU count, keeps Linux
+//! from declaring the emulated TSC unstable and falling back to the HPET,
+//! which would slow Go's clock and timer benchmarks ~1.5x (a clock read
+//! becomes a system call). `/init` waits for Linux to move from `tsc-early`
+//! to `tsc` (its refined calibration, sometimes late under emulation), then
+//! prints the vCPU count Go sees and the clocksource, and prints the
+//! clocksource again after the benchmarks: [`check_guest`] fails the round
+//! unless the count is right and the clocksource was `tsc` both times.
+//! `/init` also prints the guest's command line and the CPU vulnerability
+//! mitigations Linux chose, which [`guest_facts`] hands to the results'
+//! metadata. A native run ([`GoSide::run_native`]) passes the same flags plus
 //! `-test.cpu=N`; the two flag lists (here and in `main.go`) must stay in step.
 //!
 //! What could go wrong, and what the user sees: no `python3`/venv module, no
@@ -178,7 +186,7 @@ impl GoSide {
         timeout: Duration,
     ) -> Result<String, String> {
         check_request(cpus, benches, benchtime)?;
-        let append = guest_cmdline(cpus, benches, benchtime);
+        let append = guest_cmdline(benches, benchtime);
         let config = boot::Config {
             cpus,
             memory_mib: GUEST_MEMORY_MIB,
@@ -500,11 +508,8 @@ fn check_request(cpus: u32, benches: &[GoBench], benchtime: &str) -> Result<(), 
 }
 
 /// The guest's kernel command line (see the module essay and `main.go`).
-fn guest_cmdline(cpus: u32, benches: &[GoBench], benchtime: &str) -> String {
-    let mut words = vec!["console=ttyS0".to_string(), "quiet".into(), "panic=-1".into()];
-    if cpus > 1 {
-        words.push("tsc=reliable".into());
-    }
+fn guest_cmdline(benches: &[GoBench], benchtime: &str) -> String {
+    let mut words = vec!["console=ttyS0".to_string(), "quiet".into(), "panic=-1".into(), "tsc=reliable".into()];
     let list: Vec<String> = benches.iter().map(|b| format!("{}:{}", b.package, b.name)).collect();
     words.push(format!("gobench={}", list.join(",")));
     words.push(format!("gobench.benchtime={benchtime}"));
@@ -533,19 +538,43 @@ fn bench_flags(names: &[&str], benchtime: &str) -> Vec<String> {
     ]
 }
 
-/// Checks `/init`'s `gobench: cpus=N clocksource=C` line: Linux must have
-/// brought up every vCPU, and a clocksource other than the TSC (Go's clock
-/// then takes a system call) is worth a warning, since it slows Go.
-fn check_guest(console: &str, cpus: u32) -> Result<(), String> {
+/// Checks `/init`'s `gobench: cpus=N clocksource=C` and `gobench:
+/// clocksource after=C` lines: Linux must have brought up every vCPU and
+/// kept the TSC as its clocksource from before the benchmarks until after
+/// them; on any other clocksource Go's clock takes a system call, and the
+/// round would measure Go below its best.
+pub fn check_guest(console: &str, cpus: u32) -> Result<(), String> {
     let facts = console.lines().find_map(|line| line.strip_prefix("gobench: cpus="));
-    let (seen, clocksource) = facts.and_then(|f| f.split_once(" clocksource=")).unwrap_or_default();
+    let (seen, before) = facts.and_then(|f| f.split_once(" clocksource=")).unwrap_or_default();
     if seen.parse() != Ok(cpus) {
         return Err(format!("the Linux guest was given {cpus} vCPU(s) but Go saw {seen:?}:\n{console}"));
     }
-    if clocksource != "tsc" {
-        eprintln!("harness: warning: the guest's clocksource is {clocksource:?}, not tsc: Go's timers run slow");
+    let after = console.lines().find_map(|line| line.strip_prefix("gobench: clocksource after=")).unwrap_or("");
+    for (when, clocksource) in [("before", before), ("after", after)] {
+        if clocksource.trim() != "tsc" {
+            return Err(format!(
+                "the Linux guest's clocksource was {clocksource:?} {when} the benchmarks, not tsc: Go's clock \
+                 and timers run slow on it, so the round is void ({cpus} vCPU(s)):\n{console}"
+            ));
+        }
     }
     Ok(())
+}
+
+/// What `/init` reports of the guest for the results' metadata: its kernel
+/// command line, clocksource (before and after the benchmarks) and CPU
+/// vulnerability mitigations, as (key, value) pairs; a missing line gives "?".
+pub fn guest_facts(console: &str) -> Vec<(&'static str, String)> {
+    let find = |prefix: &str| {
+        console.lines().find_map(|line| line.strip_prefix(prefix)).map_or("?".to_string(), |v| v.trim().to_string())
+    };
+    let before = find("gobench: cpus=");
+    let before = before.split_once(" clocksource=").map_or("?", |(_, c)| c);
+    vec![
+        ("guest_cmdline", find("gobench: cmdline=")),
+        ("guest_clocksource", format!("{before} before, {} after", find("gobench: clocksource after="))),
+        ("guest_mitigations", find("gobench: mitigations=")),
+    ]
 }
 
 /// Runs a tool to completion; its stdout, or an `Err` with everything it printed.
@@ -594,14 +623,13 @@ mod tests {
     ];
 
     #[test]
-    fn cmdline_names_benchmarks_and_tsc_only_with_smp() {
-        let line = guest_cmdline(2, &BENCHES, "100ms");
+    fn cmdline_names_benchmarks_and_keeps_the_tsc() {
+        let line = guest_cmdline(&BENCHES, "100ms");
         assert_eq!(
             line,
             "console=ttyS0 quiet panic=-1 tsc=reliable gobench=time:NowUnixNano,runtime:ChanSync,time:Now \
              gobench.benchtime=100ms"
         );
-        assert!(!guest_cmdline(1, &BENCHES, "1s").contains("tsc="));
     }
 
     #[test]
@@ -626,11 +654,41 @@ mod tests {
         assert!(check_request(1, &[sub], "1s").is_err());
     }
 
+    /// The lines `/init` prints around the benchmarks, with the clocksource
+    /// before and after them.
+    fn console(cpus: u32, before: &str, after: &str) -> String {
+        format!(
+            "x\ngobench: cpus={cpus} clocksource={before}\ngobench: cmdline=console=ttyS0 tsc=reliable\n\
+             gobench: mitigations=spectre_v1: Mitigation: usercopy | mds: Not affected\nBenchmarkX 1 1 ns/op\n\
+             gobench: clocksource after={after}\ngobench: end status=ok\n"
+        )
+    }
+
     #[test]
     fn guest_cpu_count_is_checked() {
-        assert!(check_guest("x\ngobench: cpus=2 clocksource=tsc\n", 2).is_ok());
-        assert!(check_guest("gobench: cpus=1 clocksource=tsc", 2).is_err());
+        assert!(check_guest(&console(2, "tsc", "tsc"), 2).is_ok());
+        assert!(check_guest(&console(1, "tsc", "tsc"), 2).is_err());
         assert!(check_guest("no such line", 1).is_err());
+    }
+
+    #[test]
+    fn a_round_whose_guest_left_the_tsc_fails() {
+        let before = check_guest(&console(1, "hpet", "tsc"), 1).unwrap_err();
+        assert!(before.contains("\"hpet\" before the benchmarks"), "{before}");
+        let after = check_guest(&console(2, "tsc", "hpet"), 2).unwrap_err();
+        assert!(after.contains("\"hpet\" after the benchmarks"), "{after}");
+        assert!(check_guest(&console(2, "tsc-early", "tsc"), 2).is_err());
+        let unreported = console(2, "tsc", "tsc").replace("gobench: clocksource after=tsc\n", "");
+        assert!(check_guest(&unreported, 2).is_err(), "no reading after the benchmarks is no proof");
+    }
+
+    #[test]
+    fn guest_facts_go_to_the_metadata() {
+        let facts = guest_facts(&console(2, "tsc", "tsc"));
+        assert_eq!(facts[0], ("guest_cmdline", "console=ttyS0 tsc=reliable".to_string()));
+        assert_eq!(facts[1], ("guest_clocksource", "tsc before, tsc after".to_string()));
+        assert_eq!(facts[2].1, "spectre_v1: Mitigation: usercopy | mds: Not affected");
+        assert_eq!(guest_facts("")[0].1, "?");
     }
 
     #[test]

@@ -114,7 +114,14 @@ fn samples(lines: &[parse::Line], benches: &[GoBench], cpus: u32, side: Side) ->
         .iter()
         .filter_map(|l| {
             let b = benches.iter().find(|b| b.name == l.name)?;
-            Some(Sample { benchmark: l.name.clone(), package: b.package.into(), cpus, side, ns_per_op: l.ns_per_op })
+            Some(Sample {
+                benchmark: l.name.clone(),
+                package: b.package.into(),
+                cpus,
+                side,
+                ns_per_op: l.ns_per_op,
+                gc_cycles: l.gc_cycles,
+            })
         })
         .collect()
 }
@@ -142,6 +149,7 @@ fn run(o: &Options) -> Result<bool, String> {
     let go = go::prepare(&o.work)?;
     let mut all = Vec::new();
     let mut benches: Vec<GoBench> = Vec::new();
+    let mut guest_facts = Vec::new();
     for &cpus in &o.cpus {
         for round in 1..=o.count {
             eprintln!("harness: {cpus} vCPU(s), round {round}/{}: kernel", o.count);
@@ -159,6 +167,9 @@ fn run(o: &Options) -> Result<bool, String> {
             all.extend(samples(&lines, &benches, cpus, Side::Kernel));
             eprintln!("harness: {cpus} vCPU(s), round {round}/{}: Go in the guest", o.count);
             let text = go.run_guest(cpus, &benches, &o.benchtime, run_timeout(o, benches.len()))?;
+            if guest_facts.is_empty() {
+                guest_facts = go::guest_facts(&text);
+            }
             all.extend(samples(&parse::parse(&text), &benches, cpus, Side::Go));
         }
         if o.native {
@@ -173,7 +184,7 @@ fn run(o: &Options) -> Result<bool, String> {
     print!("{md}");
     let date = command_line("date", &["-u", "+%Y-%m-%d"]);
     let qemu = command_line("qemu-system-x86_64", &["--version"]);
-    let meta = [
+    let mut meta = vec![
         ("date", date.clone()),
         ("machine", machine()),
         ("qemu", qemu.clone()),
@@ -181,20 +192,33 @@ fn run(o: &Options) -> Result<bool, String> {
         ("benchtime", o.benchtime.clone()),
         ("count", o.count.to_string()),
     ];
+    // Every round checked the clocksource (tsc before and after, or it
+    // failed); the command line and mitigations are the same in each.
+    meta.extend(guest_facts);
     let out = o.out.clone().unwrap_or_else(|| o.work.join("results.json"));
     std::fs::write(&out, table::json(&meta, &rows)).map_err(|e| format!("{}: {e}", out.display()))?;
     eprintln!("harness: results in {}", out.display());
     if let Some(readme) = &o.readme {
         let text = std::fs::read_to_string(readme).map_err(|e| format!("{}: {e}", readme.display()))?;
+        let fact = |key: &str| meta.iter().find(|(k, _)| *k == key).map_or("?", |(_, v)| v.as_str());
+        // The benchmark list is the table itself: shorten it.
+        let cmdline: Vec<&str> = fact("guest_cmdline")
+            .split_whitespace()
+            .map(|w| if w.starts_with("gobench=") { "gobench=..." } else { w })
+            .collect();
         let section = format!(
             "Measured {date} on a {}, {qemu} TCG (`-machine q35 -cpu max`); {} in a Debian cloud-kernel \
-             guest under the same QEMU. Median of {} rounds alternating kernel and Go, benchtime {}; \
-             kernel / Go below 1 means the kernel is faster. U test: benchstat's Mann-Whitney U test \
-             of the kernel's rounds against Go's, `faster` or `slower` at p < 0.05, else `~` (no \
-             difference the host's noise could not make). Go native is the host without emulation, \
-             for reference.\n\n{md}",
+             guest under the same QEMU (command line `{}`; clocksource tsc before and after every round, \
+             checked; CPU mitigations as Linux chose them: {}). Median of {} rounds alternating kernel \
+             and Go, benchtime {}; kernel / Go below 1 means the kernel is faster. U test: benchstat's \
+             Mann-Whitney U test of the kernel's rounds against Go's, `faster` or `slower` at p < 0.05, \
+             else `~` (no difference the host's noise could not make). Go GCs in run: Go's collection \
+             cycles inside the reported run (`GODEBUG=gctrace=1`), the range over the rounds; the \
+             kernel has no collector yet. Go native is the host without emulation, for reference.\n\n{md}",
             machine(),
             go.go_version,
+            cmdline.join(" "),
+            fact("guest_mitigations"),
             o.count,
             o.benchtime
         );

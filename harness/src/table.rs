@@ -7,7 +7,10 @@
 //! side; the ratio is `kernel / Go` (below 1: the kernel is faster). The
 //! verdict is benchstat's: `faster` or `slower` only when the Mann-Whitney U
 //! test of the two sides' rounds gives p < 0.05, else `~` ([`crate::stats`]).
-//! Go's native numbers (on the host, no emulation) are shown for reference
+//! The Go GC column is how many of Go's collection cycles ran inside the
+//! reported run of each round (gctrace, see [`crate::parse`]): the range
+//! over the rounds, so a reader sees which of Go's numbers include its
+//! collector (the kernel's mirrors allocate without one). Go's native numbers (on the host, no emulation) are shown for reference
 //! only: they are never part of a ratio.
 //!
 //! Outputs: a Markdown table (stdout and the README section between
@@ -36,6 +39,8 @@ pub struct Sample {
     pub cpus: u32,
     pub side: Side,
     pub ns_per_op: f64,
+    /// GC cycles inside the reported run, when the side printed gctrace.
+    pub gc_cycles: Option<u32>,
 }
 
 /// Median, extremes and the samples of one side of one row.
@@ -81,6 +86,8 @@ pub struct Row {
     pub go: Option<Stats>,
     pub kernel: Option<Stats>,
     pub native: Option<Stats>,
+    /// Go's GC cycles inside the reported run, one per round that reported them.
+    pub go_gc_cycles: Vec<u32>,
 }
 
 impl Row {
@@ -110,18 +117,18 @@ fn verdict_cell(r: &Row) -> String {
 
 /// Groups samples into rows, ordered by package, benchmark, then vCPUs.
 pub fn rows(samples: &[Sample]) -> Vec<Row> {
-    let mut groups: BTreeMap<(String, String, u32), BTreeMap<Side, Vec<f64>>> = BTreeMap::new();
+    type Group = (BTreeMap<Side, Vec<f64>>, Vec<u32>);
+    let mut groups: BTreeMap<(String, String, u32), Group> = BTreeMap::new();
     for s in samples {
-        groups
-            .entry((s.package.clone(), s.benchmark.clone(), s.cpus))
-            .or_default()
-            .entry(s.side)
-            .or_default()
-            .push(s.ns_per_op);
+        let (sides, gcs) = groups.entry((s.package.clone(), s.benchmark.clone(), s.cpus)).or_default();
+        sides.entry(s.side).or_default().push(s.ns_per_op);
+        if s.side == Side::Go {
+            gcs.extend(s.gc_cycles);
+        }
     }
     groups
         .into_iter()
-        .map(|((package, benchmark, cpus), sides)| {
+        .map(|((package, benchmark, cpus), (sides, go_gc_cycles))| {
             let stats = |side| sides.get(&side).and_then(|v| Stats::of(v));
             Row {
                 benchmark,
@@ -130,6 +137,7 @@ pub fn rows(samples: &[Sample]) -> Vec<Row> {
                 go: stats(Side::Go),
                 kernel: stats(Side::Kernel),
                 native: stats(Side::Native),
+                go_gc_cycles,
             }
         })
         .collect()
@@ -146,6 +154,15 @@ fn ns(v: Option<&Stats>) -> String {
     }
 }
 
+/// `0`, `3`, `2-5` (the range over the rounds), or `–` without gctrace.
+fn gc_cell(r: &Row) -> String {
+    match (r.go_gc_cycles.iter().min(), r.go_gc_cycles.iter().max()) {
+        (Some(lo), Some(hi)) if lo == hi => format!("{lo}"),
+        (Some(lo), Some(hi)) => format!("{lo}-{hi}"),
+        _ => "–".into(),
+    }
+}
+
 fn spread(v: Option<&Stats>) -> String {
     v.map_or("–".into(), |s| format!("{:.0}%", s.spread() * 100.0))
 }
@@ -153,13 +170,13 @@ fn spread(v: Option<&Stats>) -> String {
 /// The Markdown table.
 pub fn markdown(rows: &[Row]) -> String {
     let mut out = String::new();
-    out.push_str("| benchmark | vCPUs | Go in guest, ns/op | kernel, ns/op | kernel / Go | U test | spread Go | spread kernel | Go native, ns/op |\n");
-    out.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    out.push_str("| benchmark | vCPUs | Go in guest, ns/op | kernel, ns/op | kernel / Go | U test | spread Go | spread kernel | Go GCs in run | Go native, ns/op |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
     for r in rows {
         let ratio = r.ratio().map_or("–".into(), |x| format!("{x:.2}"));
         let _ = writeln!(
             out,
-            "| {}.{} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {}.{} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.package,
             r.benchmark,
             r.cpus,
@@ -169,6 +186,7 @@ pub fn markdown(rows: &[Row]) -> String {
             verdict_cell(r),
             spread(r.go.as_ref()),
             spread(r.kernel.as_ref()),
+            gc_cell(r),
             ns(r.native.as_ref())
         );
     }
@@ -225,7 +243,7 @@ pub fn json(meta: &[(&str, String)], rows: &[Row]) -> String {
         let test = r.u_test();
         let _ = writeln!(
             out,
-            "    {{\"benchmark\": {}, \"package\": {}, \"cpus\": {}, \"ratio\": {}, \"p\": {}, \"verdict\": {}, \"go\": {}, \"kernel\": {}, \"native\": {}}}{}",
+            "    {{\"benchmark\": {}, \"package\": {}, \"cpus\": {}, \"ratio\": {}, \"p\": {}, \"verdict\": {}, \"go\": {}, \"kernel\": {}, \"native\": {}, \"go_gc_cycles\": [{}]}}{}",
             json_str(&r.benchmark),
             json_str(&r.package),
             r.cpus,
@@ -235,6 +253,7 @@ pub fn json(meta: &[(&str, String)], rows: &[Row]) -> String {
             json_stats(r.go.as_ref()),
             json_stats(r.kernel.as_ref()),
             json_stats(r.native.as_ref()),
+            r.go_gc_cycles.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
             if i + 1 < rows.len() { "," } else { "" }
         );
     }
@@ -258,7 +277,7 @@ mod tests {
     use super::*;
 
     fn sample(b: &str, cpus: u32, side: Side, ns: f64) -> Sample {
-        Sample { benchmark: b.into(), package: "time".into(), cpus, side, ns_per_op: ns }
+        Sample { benchmark: b.into(), package: "time".into(), cpus, side, ns_per_op: ns, gc_cycles: None }
     }
 
     #[test]
@@ -288,8 +307,8 @@ mod tests {
         assert_eq!(rows[0].native.as_ref().unwrap().median, 5.0);
         assert_eq!(rows[1].ratio(), None, "no Go sample for 4 vCPUs");
         let md = markdown(&rows);
-        assert!(md.contains("| time.Now | 1 | 110.0 | 55.00 | 0.50 | ~ (p=0.500) | 18% | 0% | 5.000 |"), "{md}");
-        assert!(md.contains("| time.Now | 4 | – | 60.00 | – | – | – | 0% | – |"), "{md}");
+        assert!(md.contains("| time.Now | 1 | 110.0 | 55.00 | 0.50 | ~ (p=0.500) | 18% | 0% | – | 5.000 |"), "{md}");
+        assert!(md.contains("| time.Now | 4 | – | 60.00 | – | – | – | 0% | – | – |"), "{md}");
     }
 
     #[test]
@@ -305,6 +324,18 @@ mod tests {
         assert!(rows[1].ratio().unwrap() > 1.0);
         let md = markdown(&rows);
         assert!(md.contains("| 0.50 | faster (p=0.008) |"), "{md}");
+    }
+
+    #[test]
+    fn go_gc_cycles_show_their_range_over_rounds() {
+        let gc = |n, side| Sample { gc_cycles: n, ..sample("After", 2, side, 10.0) };
+        let rows =
+            rows(&[gc(Some(3), Side::Go), gc(Some(1), Side::Go), gc(None, Side::Kernel), gc(Some(9), Side::Native)]);
+        assert_eq!(rows[0].go_gc_cycles, [3, 1], "only Go's guest rounds count");
+        assert!(markdown(&rows).contains("| 0% | 0% | 1-3 | 10.00 |"), "{}", markdown(&rows));
+        assert!(json(&[], &rows).contains("\"go_gc_cycles\": [3, 1]}"));
+        let level = super::rows(&[gc(Some(0), Side::Go), gc(Some(0), Side::Go)]);
+        assert_eq!(gc_cell(&level[0]), "0");
     }
 
     #[test]

@@ -29,18 +29,22 @@ fn one_short_benchmark_end_to_end() {
 
     let row = stdout.lines().find(|l| l.starts_with("| time.NowUnixNano | 1 |")).unwrap_or_else(|| panic!("{stdout}"));
     let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-    // | benchmark | vCPUs | Go | kernel | ratio | U test | spread Go | spread kernel | native |
-    for (i, what) in [(3, "Go"), (4, "kernel"), (5, "ratio"), (9, "native")] {
+    // | benchmark | vCPUs | Go | kernel | ratio | U test | spread Go | spread kernel | Go GCs | native |
+    for (i, what) in [(3, "Go"), (4, "kernel"), (5, "ratio"), (10, "native")] {
         let v: f64 = cells[i].parse().unwrap_or_else(|_| panic!("{what} is not a number in {row}"));
         assert!(v > 0.0, "{what} in {row}");
     }
     assert_eq!(cells[6], "~ (p=1.000)", "one round each side can show no difference: {row}");
+    assert!(cells[9].parse::<u32>().is_ok(), "Go's gctrace was read: {row}");
 
     let json = std::fs::read_to_string(&json).unwrap();
     assert!(json.contains("\"benchmark\": \"NowUnixNano\""), "{json}");
     assert!(json.contains("\"go\": \"go1.27"), "{json}");
     assert!(!json.contains("\"ratio\": null"), "{json}");
     assert!(json.contains("\"p\": 1, \"verdict\": \"same\""), "{json}");
+    assert!(json.contains("\"guest_clocksource\": \"tsc before, tsc after\""), "{json}");
+    assert!(json.contains("\"guest_cmdline\": \"console=ttyS0 quiet panic=-1 tsc=reliable gobench="), "{json}");
+    assert!(json.contains("\"guest_mitigations\": \"") && !json.contains("\"guest_mitigations\": \"?\""), "{json}");
 
     let readme = std::fs::read_to_string(&readme).unwrap();
     assert!(

@@ -18,7 +18,8 @@
 //!   semaphores (Go's sync package and sema.go);
 //! - [`symtab`]: the compact symbol table the kernel uses to symbolize backtraces
 //!   (written on the host from the kernel ELF, read by the kernel);
-//! - [`time`]: channel timers: Timer, After, AfterFunc, Ticker (Go's time package);
+//! - [`time`]: `now()` and `Time` (wall and monotonic clock), channel timers:
+//!   Timer, After, AfterFunc, Ticker (Go's time package);
 //! - [`timers`]: the per-P 4-ary timer heap ordered by deadline;
 //! - [`walltime`]: civil time to Unix time, for the wall clock.
 #![cfg_attr(not(test), no_std)]

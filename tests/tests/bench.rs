@@ -39,9 +39,13 @@ fn every_mirror_runs() {
         }
     }
     for (package, name) in [
+        ("time", "NowUnixNano"),
         ("time", "AfterFunc1000"),
         ("time", "Sleep1000"),
         ("runtime", "CreateGoroutines"),
+        ("runtime", "CreateGoroutinesParallel"),
+        ("runtime", "StackGrowth"),
+        ("runtime", "StackGrowthDeep"),
         ("runtime", "PingPongHog"),
         ("runtime", "ChanSync"),
         ("runtime", "ChanProdCons0"),
@@ -57,6 +61,9 @@ fn every_mirror_runs() {
         ("sync", "Once"),
         ("sync", "Cond2"),
         ("gort", "Gosched"),
+        ("gort", "AtomicCASAdd"),
+        ("gort", "StackGrowthNewG"),
+        ("gort", "StackGrowthDeepNewG"),
     ] {
         assert!(seen.contains(&(package, name)), "no {package}.{name} line:\n{}", out.output);
     }

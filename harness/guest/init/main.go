@@ -14,13 +14,22 @@
 //     (a failed mount is reported and skipped: only /proc is essential);
 //  2. read the orders from /proc/cmdline;
 //  3. wait (up to 10 s) for Linux to move from its boot clocksource
-//     "tsc-early" to "tsc", then print one line with the vCPU count and the
-//     clocksource, so a slow run can be told apart from a guest that fell
-//     back from the TSC to the HPET;
+//     "tsc-early" to "tsc", then print what the results' metadata records:
+//     "gobench: cpus=N clocksource=C" (so a slow run can be told apart from a
+//     guest that fell back from the TSC to the HPET), "gobench: cmdline=..."
+//     and "gobench: mitigations=NAME: STATE | ..." (the CPU vulnerabilities
+//     Linux reports, each with the mitigation it chose);
 //  4. run each package's binary once, packages in order of first mention, as
 //     /PKG.test -test.run=^$ -test.bench=^Benchmark(NAME|NAME)$
-//     -test.benchtime=D -test.count=1, with its output on the console;
-//  5. print the end marker "gobench: end status=ok" (every binary exited 0)
+//     -test.benchtime=D -test.count=1 with GODEBUG=gctrace=1, its standard
+//     output and error both into one file on tmpfs (one open file, so the
+//     runtime's GC lines and the testing package's lines stay in the order
+//     they were written), copied to the console after the binary exits: a
+//     GC line costs the benchmark a write to memory, not to the emulated
+//     serial port;
+//  5. print "gobench: clocksource after=C": the host fails the round if Linux
+//     left the TSC at any point it could see;
+//  6. print the end marker "gobench: end status=ok" (every binary exited 0)
 //     or "gobench: end status=fail", and power the machine off.
 //
 // The host treats a console without the end marker as a failed run, so
@@ -37,6 +46,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -98,12 +108,15 @@ func runAll() bool {
 		return false
 	}
 	fmt.Printf("gobench: cpus=%d clocksource=%s\n", runtime.NumCPU(), settledClocksource())
+	fmt.Printf("gobench: cmdline=%s\n", strings.TrimSpace(string(cmdline)))
+	fmt.Printf("gobench: mitigations=%s\n", mitigations())
 	ok := true
 	for _, pkg := range o.packages {
 		if !runPackage(pkg, o.names[pkg], o.benchtime) {
 			ok = false
 		}
 	}
+	fmt.Printf("gobench: clocksource after=%s\n", clocksource())
 	return ok
 }
 
@@ -143,17 +156,51 @@ func runPackage(pkg string, names []string, benchtime string) bool {
 		"-test.count=1",
 	}
 	binary := "/" + pkg + ".test"
-	fmt.Println("gobench: running", binary, strings.Join(args, " "))
+	fmt.Println("gobench: running", binary, strings.Join(args, " "), "with GODEBUG=gctrace=1")
+	out, err := os.Create("/tmp/" + pkg + ".out")
+	if err != nil {
+		fmt.Println("gobench: cannot create the output file:", err)
+		return false
+	}
+	defer out.Close()
 	cmd := exec.Command(binary, args...)
-	cmd.Stdout = os.Stdout
-	cmd.Stderr = os.Stderr
+	cmd.Stdout = out
+	cmd.Stderr = out
 	cmd.Dir = "/tmp"
-	cmd.Env = []string{"PATH=/", "HOME=/tmp", "TMPDIR=/tmp"}
-	if err := cmd.Run(); err != nil {
-		fmt.Printf("gobench: %s failed: %v\n", binary, err)
+	cmd.Env = []string{"PATH=/", "HOME=/tmp", "TMPDIR=/tmp", "GODEBUG=gctrace=1"}
+	runErr := cmd.Run()
+	if _, err := out.Seek(0, io.SeekStart); err == nil {
+		_, err = io.Copy(os.Stdout, out)
+	}
+	if err != nil {
+		fmt.Printf("gobench: cannot copy %s's output: %v\n", binary, err)
+		return false
+	}
+	if runErr != nil {
+		fmt.Printf("gobench: %s failed: %v\n", binary, runErr)
 		return false
 	}
 	return true
+}
+
+// mitigations lists /sys/devices/system/cpu/vulnerabilities as
+// "name: state | name: state" (a state may itself hold ';' and ':'), or
+// "unknown" if the directory cannot be read.
+func mitigations() string {
+	dir := "/sys/devices/system/cpu/vulnerabilities"
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "unknown"
+	}
+	var items []string
+	for _, e := range entries {
+		b, err := os.ReadFile(dir + "/" + e.Name())
+		if err != nil {
+			continue
+		}
+		items = append(items, e.Name()+": "+strings.TrimSpace(string(b)))
+	}
+	return strings.Join(items, " | ")
 }
 
 // settledClocksource waits (up to 10 s) while the clocksource is still

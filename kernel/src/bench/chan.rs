@@ -3,7 +3,11 @@
 //! Go's `N` counters (`int32`, shared by the goroutines through the closure)
 //! are `Arc<AtomicI32>`s here; Go's results channels `c` carry `foo == 42`,
 //! which Go's compiler folds to `false` (its `foo` is provably 0; see
-//! [`super::model_work`]), so we send `false`.
+//! [`super::model_work`]), so we send `false`. The `work`/`localWork`
+//! counts the closures capture are 0 in every benchmark here, but Go's
+//! compiler cannot know that inside the closure, so each local-work call
+//! tests its loop count at run time (`TESTQ CX, CX; JG`): ours too
+//! ([`super::opaque`]).
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
 
@@ -11,7 +15,7 @@ use runtime::bench::B;
 use runtime::chan::Chan;
 use runtime::{sched, select, time};
 
-use super::model_work;
+use super::{model_work, opaque};
 
 /// Go's `CallsPerSched`: operations per grab from the shared counter.
 const CALLS_PER_SCHED: u64 = 1000;
@@ -21,16 +25,19 @@ const CALLS_PER_SCHED: u64 = 1000;
 static ALWAYS_FALSE: AtomicBool = AtomicBool::new(false);
 static WORK_SINK: AtomicI64 = AtomicI64::new(0);
 
-/// Go's `localWork(w)`: `w` dependent divisions (inlined, as Go's compiler
-/// inlines it into `benchmarkChanSync`'s goroutine).
+/// Go's `localWork(w)`: `w` times `foo /= foo + 1` on a `foo` of 0, then
+/// `if alwaysFalse { workSink += foo }`. Go inlines it into
+/// `benchmarkChanSync`'s goroutine, proves `foo` stays 0, and keeps the
+/// counting loop on the captured `work` and the load of `alwaysFalse`
+/// (objdump: `DECQ CX; TESTQ CX, CX; JG`, then `CMPB alwaysFalse, $0`):
+/// so does this, with the count opaque.
 #[inline(always)]
 fn local_work(w: i64) {
-    let mut v: i64 = 0; // Go's `foo`
-    for _ in 0..w {
-        v /= v + 1;
-    }
+    model_work(opaque(w as u64));
     if ALWAYS_FALSE.load(Ordering::Relaxed) {
-        WORK_SINK.fetch_add(v, Ordering::Relaxed);
+        // `workSink += foo` with `foo` folded to 0: a load and a store (a
+        // store LLVM may not drop, or it drops the test of `alwaysFalse`).
+        super::sink(&WORK_SINK, WORK_SINK.load(Ordering::Relaxed));
     }
 }
 
@@ -52,7 +59,9 @@ fn benchmark_chan_sync(b: &mut B, work: i64) {
                     break;
                 }
                 for _ in 0..CALLS_PER_SCHED {
-                    if i % 2 == 0 {
+                    // Go tests `i%2` on every call (`BTL $0, DI`); LLVM
+                    // would unswitch the loop into two copies instead.
+                    if opaque(i as u64).is_multiple_of(2) {
                         myc.recv();
                         local_work(work);
                         myc.send(0);
@@ -73,7 +82,11 @@ fn benchmark_chan_sync(b: &mut B, work: i64) {
     }
 }
 
-/// Mirrors `runtime.BenchmarkChanSync`: `benchmarkChanSync(b, 0)`.
+/// Mirrors `runtime.BenchmarkChanSync`: `benchmarkChanSync(b, 0)`. Each
+/// exchange is a call into the channel code on both sides (Go's
+/// `chanrecv1`/`chansend1`, ours `recv`/`send` after an inlined nil
+/// check); the local work is the opaque zero-count loop and the load of
+/// `alwaysFalse` Go keeps, and the parity of the round is tested per call.
 pub fn chan_sync(b: &mut B) {
     benchmark_chan_sync(b, 0)
 }
@@ -82,7 +95,7 @@ pub fn chan_sync(b: &mut B) {
 /// channel of `chan_size`; producers send `CallsPerSched` ones per grab of
 /// the shared counter (`b.N / CallsPerSched` grabs), then a 0 that stops
 /// one consumer; each pair reports on `c`.
-fn benchmark_chan_prod_cons(b: &mut B, chan_size: usize, local_work: u32) {
+fn benchmark_chan_prod_cons(b: &mut B, chan_size: usize, local_work: u64) {
     let procs = sched::gomaxprocs(0);
     let n = Arc::new(AtomicI32::new((b.n / CALLS_PER_SCHED) as i32));
     let c = Chan::<bool>::new(2 * procs);
@@ -93,7 +106,7 @@ fn benchmark_chan_prod_cons(b: &mut B, chan_size: usize, local_work: u32) {
             // Go: `for atomic.AddInt32(&N, -1) >= 0`
             while n.fetch_sub(1, Ordering::Relaxed) > 0 {
                 for _ in 0..CALLS_PER_SCHED {
-                    model_work(local_work);
+                    model_work(opaque(local_work));
                     myc1.send(1);
                 }
             }
@@ -107,7 +120,7 @@ fn benchmark_chan_prod_cons(b: &mut B, chan_size: usize, local_work: u32) {
                 if v == 0 {
                     break;
                 }
-                model_work(local_work);
+                model_work(opaque(local_work));
             }
             c2.send(false); // foo == 42
         });
@@ -119,6 +132,9 @@ fn benchmark_chan_prod_cons(b: &mut B, chan_size: usize, local_work: u32) {
 }
 
 /// Mirrors `runtime.BenchmarkChanProdCons0`: `benchmarkChanProdCons(b, 0, 0)`.
+/// As in Go, every value costs one send and one receive call plus the test
+/// of the zero local-work count on each side; Go sends from a constant in
+/// memory, ours from a stack slot.
 pub fn chan_prod_cons_0(b: &mut B) {
     benchmark_chan_prod_cons(b, 0, 0)
 }
@@ -135,8 +151,9 @@ pub fn chan_prod_cons_100(b: &mut B) {
 
 /// Mirrors `runtime.BenchmarkChanNonblocking`: under RunParallel, a
 /// non-blocking receive from an unbuffered channel nobody sends on. Go's
-/// compiler turns the one-case select with `default` into `selectnbrecv`;
-/// ours is `try_recv`.
+/// compiler turns the one-case select with `default` into a call of
+/// `selectnbrecv`; ours is a call of `try_recv`'s body after an inlined nil
+/// check: one call per op on both sides.
 pub fn chan_nonblocking(b: &mut B) {
     let myc = Chan::<i64>::new(0);
     b.run_parallel(|pb| {
@@ -148,7 +165,10 @@ pub fn chan_nonblocking(b: &mut B) {
 
 /// Mirrors `runtime.BenchmarkSelectUncontended`: under RunParallel, each
 /// goroutine moves one token between its own two 1-buffered channels with a
-/// two-case select (Go's `selectgo`, ours [`select!`]).
+/// two-case select (Go's `selectgo`, ours [`select!`]). Both build the two
+/// cases on the stack and make one `selectgo` call and one send call per
+/// op; Go's channels come from `makechan` on the heap, ours from
+/// `Chan::new`, once per goroutine.
 pub fn select_uncontended(b: &mut B) {
     b.run_parallel(|pb| {
         let myc1 = Chan::<i64>::new(1);

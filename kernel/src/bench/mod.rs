@@ -22,6 +22,19 @@
 //!   `Arc` for goroutines that may outlive the frame's last use of it.
 //! - A loop Go's compiler keeps, we keep ([`model_work`]); a value it folds
 //!   to a constant, we write as that constant, with a note.
+//! - A value Go's compiler cannot see (a variable a closure captures, a
+//!   parameter of a function it does not inline) stays unseen by LLVM too
+//!   ([`opaque`]), so a test Go makes on it at run time, we make too: LLVM
+//!   would otherwise fold `work = false` or `local_work = 0` into the loop
+//!   and drop the test, or unswitch the loop into a copy without it.
+//!
+//! - A store Go makes to a package-level sink stays a store ([`sink`]).
+//!
+//! Each mirror was checked against Go's body and the machine code both
+//! compilers emit (`go tool objdump` of Go's test binaries, `llvm-objdump`
+//! of the release kernel); its doc line names every difference left.
+use core::sync::atomic::AtomicI64;
+
 use runtime::bench::{self, Benchtime, B};
 
 use crate::{arch, println};
@@ -64,6 +77,8 @@ pub const BENCHMARKS: &[Benchmark] = &[
     Benchmark { name: "Cond2", go_package: "sync", run: sync::cond_2 },
     Benchmark { name: "Gosched", go_package: "gort", run: proc::gosched_round_trip },
     Benchmark { name: "AtomicCASAdd", go_package: "gort", run: proc::atomic_cas_add },
+    Benchmark { name: "StackGrowthNewG", go_package: "gort", run: proc::stack_growth_new_g },
+    Benchmark { name: "StackGrowthDeepNewG", go_package: "gort", run: proc::stack_growth_deep_new_g },
 ];
 
 /// The benchmarks a `bench=` value selects, or the first unknown name.
@@ -100,16 +115,48 @@ pub fn run(list: &str, benchtime: Benchtime, count: u64, procs: usize) -> bool {
     true
 }
 
-/// Go's `for i := 0; i < n; i++ { foo *= 2; foo /= 2 }` on a `foo` that
-/// starts at 0 (ChanProdCons's and SelectProdCons's "local work"). Go's
-/// compiler proves `foo` stays 0 and drops the arithmetic, but keeps the
-/// counting loop (`go tool objdump` of runtime.test: INCQ, CMPQ, JL); this
-/// is that loop, which LLVM would otherwise delete.
+/// `v`, laundered through an empty `asm!` that LLVM must assume reads and
+/// rewrites it, every time it runs: a value LLVM cannot fold or hoist, as
+/// Go's compiler cannot see through a closure's captured variable. The
+/// value stays in a register (no memory, unlike `black_box`), as Go keeps
+/// it in a register or a stack slot.
 #[inline(always)]
-fn model_work(n: u32) {
+fn opaque(v: u64) -> u64 {
+    let mut v = v;
+    // SAFETY: an empty instruction string that names a register: no memory,
+    // stack or flags are touched. Not `pure`, so LLVM keeps one per call.
+    unsafe { core::arch::asm!("/* {0} */", inout(reg) v, options(nomem, nostack, preserves_flags)) };
+    v
+}
+
+/// `*var = v` as Go compiles a store to a package-level variable (a sink
+/// such as time_test.go's `u`): one `mov` that is always made. A plain or
+/// atomic store to a static nobody reads is dead to LLVM under LTO, and with
+/// it everything that computed the value (NowUnixNano's mirror was left with
+/// four `rdtsc`s and no arithmetic per unrolled loop before this).
+#[inline(always)]
+fn sink(var: &AtomicI64, v: i64) {
+    // SAFETY: an aligned 8-byte `mov` into an `AtomicI64`'s cell: on x86 a
+    // relaxed atomic store, which is all a sink needs; no other memory is
+    // touched and the stack is not used.
+    unsafe {
+        core::arch::asm!("mov qword ptr [{0}], {1}", in(reg) var.as_ptr(), in(reg) v, options(nostack, preserves_flags))
+    };
+}
+
+/// Go's `for i := 0; i < n; i++ { foo *= 2; foo /= 2 }` on a `foo` that
+/// starts at 0 (the "local work" of ChanProdCons, SelectProdCons and
+/// Mutex's `work`; chan_test.go's `localWork` is the same with `foo /= foo
+/// + 1`). Go's compiler proves `foo` stays 0 and drops the arithmetic, but
+/// keeps the counting loop (`go tool objdump`: INCQ, CMPQ, JL for a
+/// constant count, DECQ, TESTQ, JG for a variable one); this is that loop,
+/// which LLVM would otherwise delete. With a count of 0 only its test runs,
+/// as in Go, provided the count is [`opaque`] where Go's is a variable.
+#[inline(always)]
+fn model_work(n: u64) {
     for i in 0..n {
         // SAFETY: an empty instruction string that only names a register:
         // no memory, stack or flags are touched.
-        unsafe { core::arch::asm!("/* {0:e} */", in(reg) i, options(nomem, nostack, preserves_flags)) };
+        unsafe { core::arch::asm!("/* {0} */", in(reg) i, options(nomem, nostack, preserves_flags)) };
     }
 }

@@ -8,9 +8,7 @@ use runtime::bench::{B, PB};
 use runtime::chan::Chan;
 use runtime::sched;
 use runtime::sync::{Mutex, WaitGroup};
-use runtime::time::{after_func, Timer};
-
-use crate::arch;
+use runtime::time::{self, after_func, Timer};
 
 /// Go's `time.Hour` in nanoseconds.
 const HOUR: u64 = 3600 * 1_000_000_000;
@@ -18,12 +16,17 @@ const HOUR: u64 = 3600 * 1_000_000_000;
 /// Go's package-level sink `u` in time_test.go.
 static U: AtomicI64 = AtomicI64::new(0);
 
-/// Mirrors `time.BenchmarkNowUnixNano`: `u = Now().UnixNano()`. Go's `Now`
-/// reads the wall and the monotonic clock (two vDSO reads on linux/amd64);
-/// ours reads the TSC once and derives the wall clock from it.
+/// Mirrors `time.BenchmarkNowUnixNano`: `u = Now().UnixNano()`. Both `Now`s
+/// return the wall and the monotonic clock ([`time::now`]); Go's takes them
+/// from two vDSO `clock_gettime` calls on linux/amd64 (an out-of-line
+/// `time.Now`, then `UnixNano` inlined), ours from one TSC read in ring 0
+/// (the wall clock is the monotonic one plus a boot-time offset). The row
+/// compares a ring-0 TSC read with Linux's vDSO: an OS difference, not a
+/// runtime one. The store to `u` stays a store ([`super::sink`]). Go
+/// reloads `b.N` from memory each iteration; ours keeps it in a register.
 pub fn now_unix_nano(b: &mut B) {
     for _ in 0..b.n {
-        U.store(arch::walltime(), Ordering::Relaxed);
+        super::sink(&U, time::now().unix_nano());
     }
 }
 
@@ -32,7 +35,8 @@ pub fn now_unix_nano(b: &mut B) {
 /// `AfterFunc(Hour, nil)`; ours run an empty function), so that every P's
 /// timer heap is deep while `bench` runs under RunParallel; with the timer
 /// stopped, every garbage timer is stopped again. As in Go, the goroutines
-/// land on whichever Ps the scheduler gives them, usually one each.
+/// land on whichever Ps the scheduler gives them, usually one each. Go's
+/// garbage timers have a nil function (they never fire); ours an empty one.
 fn benchmark(b: &mut B, bench: impl Fn(&mut PB<'_>) + Sync) {
     let procs = sched::gomaxprocs(0);
     let garbage_all: Arc<Vec<Mutex<Vec<Timer>>>> = Arc::new((0..procs).map(|_| Mutex::new(Vec::new())).collect());
@@ -65,7 +69,9 @@ fn benchmark(b: &mut B, bench: impl Fn(&mut PB<'_>) + Sync) {
 /// the last signalling on an unbuffered channel. Go's `f` is a closure
 /// calling itself through a captured variable; ours is a function taking the
 /// shared counter and channel along (one `Arc` per iteration, where Go's
-/// closure and `n` escape to the heap).
+/// closure and `n` escape to the heap). Per timer, Go's `AfterFunc`
+/// allocates a `Timer`, ours a timer and the boxed function: garbage that
+/// Go's collector must reclaim (see the Go GC column), ours freed at once.
 pub fn after_func_1000(b: &mut B) {
     struct Chain {
         n: AtomicI64,
@@ -93,7 +99,10 @@ pub fn after_func_1000(b: &mut B) {
 
 /// Mirrors `time.BenchmarkSleep1000`: under `benchmark`, each iteration
 /// starts 1000 goroutines that each sleep 1 ns and call `wg.Done()`, and
-/// waits for them.
+/// waits for them. Go allocates each goroutine's closure on the heap
+/// (`mallocgc`) and its WaitGroup once per op; ours boxes each closure and
+/// shares the WaitGroup through an `Arc` (an atomic increment and
+/// decrement per goroutine).
 pub fn sleep_1000(b: &mut B) {
     benchmark(b, |pb| {
         while pb.next() {

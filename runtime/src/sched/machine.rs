@@ -66,6 +66,7 @@ unsafe extern "Rust" {
     fn machine_cpu() -> usize;
     fn machine_ncpu() -> usize;
     fn machine_nanotime() -> u64;
+    fn machine_time_now() -> (i64, u64);
     fn machine_stack_alloc() -> Stack;
     fn machine_stack_trim(stack: &Stack);
     fn machine_stack_release(parked: &[(Stack, usize)]) -> StackRelease;
@@ -104,6 +105,14 @@ pub fn ncpu() -> usize {
 pub fn nanotime() -> u64 {
     // SAFETY: as above.
     unsafe { machine_nanotime() }
+}
+
+/// Go's `time_now`: the wall clock in nanoseconds since the Unix epoch and
+/// the monotonic clock ([`nanotime`]), read together.
+#[inline]
+pub fn time_now() -> (i64, u64) {
+    // SAFETY: as above.
+    unsafe { machine_time_now() }
 }
 
 /// A fresh stack (system stack only, see the module contracts).

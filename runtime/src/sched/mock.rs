@@ -97,6 +97,14 @@ fn machine_nanotime() -> u64 {
     epoch().elapsed().as_nanos() as u64 + 1
 }
 
+/// The host's wall clock and the mock's monotonic clock (two reads: the
+/// host has no clock that gives both).
+#[unsafe(no_mangle)]
+fn machine_time_now() -> (i64, u64) {
+    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
+    (wall, machine_nanotime())
+}
+
 #[unsafe(no_mangle)]
 fn machine_stack_alloc() -> Stack {
     static NEXT: AtomicUsize = AtomicUsize::new(1);

@@ -1,6 +1,6 @@
 //! Channel timers: Go's time.Timer, time.After, time.AfterFunc (sleep.go)
 //! and time.Ticker (tick.go), on the per-P timer heaps of
-//! [`crate::sched::time`].
+//! [`crate::sched::time`]; and the clock, `now()` and `Time` ([`now`]).
 //!
 //! ## Design
 //! A [`Timer`] owns a shared `TimerInner`: a runtime timer (pinned in the
@@ -41,8 +41,10 @@ use crate::sched::lock::GLock;
 use crate::sched::machine;
 use crate::sched::time::{add_timer_here, del_timer, Timer as RuntimeTimer};
 
+mod now;
 mod tick;
 
+pub use now::{now, since, Time};
 pub use tick::{tick, Ticker};
 
 /// What a firing timer does.

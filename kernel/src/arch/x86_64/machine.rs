@@ -106,6 +106,11 @@ fn machine_nanotime() -> u64 {
 }
 
 #[unsafe(no_mangle)]
+fn machine_time_now() -> (i64, u64) {
+    super::rtc::time_now()
+}
+
+#[unsafe(no_mangle)]
 fn machine_stack_alloc() -> Stack {
     let s = stack::alloc();
     Stack { id: s.slot, lo: (s.guard + 4096) as usize, hi: s.top as usize }

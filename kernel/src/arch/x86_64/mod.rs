@@ -47,7 +47,7 @@ use bootloader_api::BootInfo;
 
 pub use percpu::cpu_id;
 pub use qemu::{exit, ExitCode};
-pub use rtc::walltime;
+pub use rtc::{time_now, walltime};
 pub use time::nanotime;
 
 /// What `init` found, for the boot log and the tests.

@@ -84,6 +84,16 @@ pub fn init() {
 /// Nanoseconds since the Unix epoch (Go's `walltime`).
 #[inline]
 pub fn walltime() -> i64 {
-    let since = time::nanotime() - READ_AT.load(Ordering::Relaxed);
-    BOOT_UNIX_NS.load(Ordering::Relaxed) + since as i64
+    time_now().0
+}
+
+/// Go's `time_now`: the wall clock (ns since the Unix epoch) and the
+/// monotonic clock (`nanotime`) from one TSC read. Linux's vDSO answers
+/// Go's `time.Now` with two clock reads, one per clock; here the wall clock
+/// is the monotonic one plus the boot-time offset, so one read gives both.
+#[inline]
+pub fn time_now() -> (i64, u64) {
+    let mono = time::nanotime();
+    let since = mono - READ_AT.load(Ordering::Relaxed);
+    (BOOT_UNIX_NS.load(Ordering::Relaxed) + since as i64, mono)
 }

@@ -1,0 +1,162 @@
+//! Go's `time.Now` and the `time.Time` it returns: a wall clock reading and
+//! a monotonic clock reading, taken together.
+//!
+//! ## What Go does
+//! `time.Now()` asks the runtime's `time_now` for three numbers (wall
+//! seconds, wall nanoseconds, monotonic nanoseconds; on linux/amd64 two
+//! vDSO `clock_gettime` calls, `CLOCK_REALTIME` and `CLOCK_MONOTONIC`) and
+//! packs them into a `Time` of two words: the wall clock for printing and
+//! for `Unix`/`UnixNano`, the monotonic reading for measuring. `t.Sub(u)`,
+//! `time.Since(u)`, `Before`, `After` and `Equal` use the monotonic
+//! readings when both times have one, so a wall clock that is stepped (an
+//! NTP correction, a settimeofday) never makes an elapsed time negative or
+//! wrong. Times built from a calendar value (`time.Unix(sec, nsec)`) carry
+//! no monotonic reading and compare by wall clock.
+//!
+//! ## Here
+//! [`now`] takes both readings from [`machine::time_now`]: on the kernel one
+//! TSC read, the wall clock being the monotonic clock plus the offset the
+//! boot-time RTC reading fixed (there is no OS underneath to step it, so
+//! one read serves both); on the host mock, the host's two clocks.
+//! [`Time`] keeps them as two plain fields: the wall clock in nanoseconds
+//! since the Unix epoch (Go's encoding spans billions of years, ours the
+//! years 1678 to 2262, like Go's `UnixNano`), and the monotonic reading, if
+//! any. Durations are signed nanoseconds, as Go's `time.Duration`.
+use crate::sched::machine;
+
+/// Go's `time.Time`: an instant, as a wall clock reading and, for times
+/// from [`now`], a monotonic clock reading.
+///
+/// ```ignore
+/// let start = runtime::time::now();
+/// work();
+/// println!("took {} ns, done at {} (Unix ns)", start.elapsed(), runtime::time::now().unix_nano());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Time {
+    /// Wall clock: nanoseconds since 1970-01-01 00:00:00 UTC.
+    wall: i64,
+    /// Monotonic clock (`nanotime`), for times from [`now`].
+    mono: Option<u64>,
+}
+
+/// Go's `time.Now()`: the current wall clock and monotonic clock.
+#[inline]
+pub fn now() -> Time {
+    let (wall, mono) = machine::time_now();
+    Time { wall, mono: Some(mono) }
+}
+
+/// Go's `time.Since(t)`: `now().sub(t)`.
+pub fn since(t: Time) -> i64 {
+    now().sub(t)
+}
+
+impl Time {
+    /// Go's `time.Unix(sec, nsec)`: a wall clock time with no monotonic
+    /// reading. `nsec` may lie outside [0, 1e9).
+    pub fn unix_time(sec: i64, nsec: i64) -> Time {
+        Time { wall: sec.saturating_mul(1_000_000_000).saturating_add(nsec), mono: None }
+    }
+
+    /// Go's `t.UnixNano()`: nanoseconds since the Unix epoch.
+    #[inline]
+    pub fn unix_nano(&self) -> i64 {
+        self.wall
+    }
+
+    /// Go's `t.Unix()`: whole seconds since the Unix epoch (rounded down).
+    pub fn unix(&self) -> i64 {
+        self.wall.div_euclid(1_000_000_000)
+    }
+
+    /// Whether the time carries a monotonic reading (Go keeps that bit in
+    /// its `wall` word).
+    pub fn has_monotonic(&self) -> bool {
+        self.mono.is_some()
+    }
+
+    /// Go's `t.Round(0)`: the same instant without its monotonic reading.
+    pub fn strip_monotonic(&self) -> Time {
+        Time { wall: self.wall, mono: None }
+    }
+
+    /// Go's `t.Sub(u)`: `t - u` in nanoseconds, from the monotonic readings
+    /// when both have one, else from the wall clocks; saturating, as Go's.
+    pub fn sub(&self, u: Time) -> i64 {
+        match (self.mono, u.mono) {
+            (Some(t), Some(u)) => {
+                let d = i128::from(t) - i128::from(u);
+                d.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+            }
+            _ => self.wall.saturating_sub(u.wall),
+        }
+    }
+
+    /// Go's `t.Add(d)`: both readings move by `d` nanoseconds.
+    pub fn add(&self, d: i64) -> Time {
+        Time { wall: self.wall.saturating_add(d), mono: self.mono.map(|m| m.saturating_add_signed(d)) }
+    }
+
+    /// Go's `time.Since(t)` as a method: nanoseconds from `t` until now.
+    pub fn elapsed(&self) -> i64 {
+        since(*self)
+    }
+
+    /// Go's `t.Before(u)` (monotonic readings when both have one).
+    pub fn before(&self, u: Time) -> bool {
+        self.sub(u) < 0
+    }
+
+    /// Go's `t.After(u)` (monotonic readings when both have one).
+    pub fn after(&self, u: Time) -> bool {
+        self.sub(u) > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn now_reads_both_clocks() {
+        let t = now();
+        let host = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64;
+        assert!(t.has_monotonic());
+        assert!((host - t.unix_nano()).abs() < 5_000_000_000, "wall clock is the host's: {t:?} vs {host}");
+        assert_eq!(t.unix(), t.unix_nano().div_euclid(1_000_000_000));
+        let u = now();
+        assert!(u.sub(t) >= 0 && !u.before(t), "monotonic: {t:?} then {u:?}");
+        assert!(t.elapsed() >= 0);
+    }
+
+    #[test]
+    fn sub_uses_the_monotonic_readings_when_both_have_one() {
+        // The wall clock was stepped back an hour between the two readings;
+        // 5 ms passed on the monotonic clock.
+        let t = Time { wall: 10_000_000_000_000, mono: Some(1_000_000) };
+        let u = Time { wall: t.wall - 3_600_000_000_000, mono: Some(6_000_000) };
+        assert_eq!(u.sub(t), 5_000_000);
+        assert!(u.after(t) && t.before(u));
+        // Without a monotonic reading on either side, the wall clocks count.
+        assert_eq!(u.strip_monotonic().sub(t), -3_600_000_000_000);
+        assert_eq!(u.sub(t.strip_monotonic()), -3_600_000_000_000);
+        assert!(!u.strip_monotonic().has_monotonic());
+    }
+
+    #[test]
+    fn unix_times_and_arithmetic() {
+        let t = Time::unix_time(1_700_000_000, 1_500_000_000);
+        assert_eq!(t.unix_nano(), 1_700_000_001_500_000_000);
+        assert_eq!(t.unix(), 1_700_000_001);
+        assert_eq!(Time::unix_time(-1, 1).unix(), -1, "rounds down before the epoch");
+        assert!(!t.has_monotonic());
+        let later = t.add(2_000);
+        assert_eq!(later.sub(t), 2_000);
+        let m = Time { wall: 5, mono: Some(10) }.add(-4);
+        assert_eq!((m.wall, m.mono), (1, Some(6)));
+        assert_eq!(Time::unix_time(i64::MAX, 0).unix_nano(), i64::MAX, "saturates");
+        let (a, b) = (Time { wall: 0, mono: Some(u64::MAX) }, Time { wall: 0, mono: Some(0) });
+        assert_eq!(a.sub(b), i64::MAX, "saturates");
+    }
+}

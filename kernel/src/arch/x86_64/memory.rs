@@ -235,11 +235,20 @@ pub fn total_frames() -> u64 {
     scavenge::frames().1 as u64
 }
 
+/// Zeroes a fresh frame with a loop of plain 8-byte stores, eight per
+/// iteration. Not `write_bytes`: that is `memset`'s `rep stosq`, which
+/// QEMU's TCG runs one store per translated-block execution, and a stack
+/// page fault (which zeroes the page it maps) then cost over twice as much.
 fn zero_frame(frame: PhysFrame) {
-    let p = phys_to_virt(frame.start_address().as_u64()).as_mut_ptr::<u8>();
-    // SAFETY: the frame was just allocated (nobody else references it) and the
-    // physical-memory mapping covers it.
-    unsafe { core::ptr::write_bytes(p, 0, PAGE_SIZE as usize) };
+    let p = phys_to_virt(frame.start_address().as_u64()).as_mut_ptr::<u64>();
+    for i in (0..PAGE_SIZE as usize / 8).step_by(8) {
+        for j in 0..8 {
+            // SAFETY: the frame was just allocated (nobody else references
+            // it), the physical-memory mapping covers it, and `i + j` < 512.
+            // Volatile, so LLVM cannot turn the loop back into `memset`.
+            unsafe { p.add(i + j).write_volatile(0) };
+        }
+    }
 }
 
 struct Frames;

@@ -50,3 +50,17 @@ fn stack_reservation_is_validated() {
         "fatal error: bad value \"4k\" for boot parameter stackreserve: want an integer in 16384..=1073741824",
     );
 }
+
+/// Interrupts never land on a goroutine stack: two CPUs start goroutines that
+/// grow 1 MiB stacks by page faults and give the pages back at exit (a TLB
+/// shootdown IPI to the other CPU each time). When interrupts were delivered
+/// on the interrupted stack, an IPI arriving while the stack pointer stood
+/// over a page not yet mapped faulted in the CPU's own push of the interrupt
+/// frame and was lost, still in service at the APIC: both CPUs then waited
+/// forever in each other's shootdown (a timeout here, within a second or two).
+#[test]
+fn no_interrupt_is_lost_while_stacks_grow() {
+    let out = boot(2, Firmware::Bios, "bench=StackGrowthDeepNewG benchtime=500x GOMAXPROCS=2");
+    expect_verdict(&out, Verdict::Pass);
+    expect_line(&out, "BenchmarkStackGrowthDeepNewG-2\t     500\t");
+}

@@ -3,8 +3,8 @@
 //!
 //! Every CPU gets its own GDT (code, data, TSS descriptors) and its own TSS,
 //! because a TSS descriptor is marked busy once loaded and cannot be shared.
-//! The TSS's interrupt stack table gives four exceptions a known-good stack,
-//! each above an unmapped guard page:
+//! The TSS's interrupt stack table gives four exceptions and every interrupt
+//! a known-good stack, each above an unmapped guard page:
 //!
 //! | IST | vector          | why                                                  |
 //! |-----|-----------------|------------------------------------------------------|
@@ -13,6 +13,9 @@
 //! | 3   | #MC machine check | same                                                |
 //! | 4   | #PF page fault  | goroutine stacks grow on demand: the fault happens     |
 //! |     |                 | exactly when the current stack has run out            |
+//! | 5   | interrupts 32-255 | a goroutine stack may have no page under its stack  |
+//! |     |                 | pointer: the CPU's own push of an interrupt frame would |
+//! |     |                 | fault, and the interrupt would be lost (`trap.rs`)     |
 //!
 //! A fault *on* an IST stack while it is in use would overwrite it; the guard
 //! page turns that into a double fault instead, which has its own stack.
@@ -31,8 +34,11 @@ pub const IST_DOUBLE_FAULT: u8 = 1;
 pub const IST_NMI: u8 = 2;
 pub const IST_MACHINE_CHECK: u8 = 3;
 pub const IST_PAGE_FAULT: u8 = 4;
+pub const IST_INTERRUPT: u8 = 5;
 
 const IST_STACK_SIZE: u64 = 32 * 1024;
+/// Interrupt handlers run here, the Ctrl+\ goroutine dump included.
+const IST_INTERRUPT_STACK_SIZE: u64 = 64 * 1024;
 
 /// Builds and loads this CPU's GDT and TSS.
 pub fn init_cpu() {
@@ -40,6 +46,7 @@ pub fn init_cpu() {
     for ist in [IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK, IST_PAGE_FAULT] {
         tss.interrupt_stack_table[usize::from(ist - 1)] = memory::alloc_stack(IST_STACK_SIZE).top;
     }
+    tss.interrupt_stack_table[usize::from(IST_INTERRUPT - 1)] = memory::alloc_stack(IST_INTERRUPT_STACK_SIZE).top;
     let tss: &'static TaskStateSegment = Box::leak(Box::new(tss));
     let mut gdt = GlobalDescriptorTable::new();
     let code = gdt.append(Descriptor::kernel_code_segment());

@@ -15,13 +15,15 @@
 //! | `throw` | `fatal error:` with the goroutine dump, failure exit |
 //!
 //! ## Preemption and the FPU
-//! The timer interrupt arrives on whatever stack the CPU is on. Its handler
+//! The timer interrupt arrives on the CPU's interrupt stack. Its handler
 //! ([`on_timer_interrupt`]) asks the scheduler whether to preempt the running
-//! goroutine; if so it saves the FPU/SSE state with FXSAVE into a 512-byte
-//! area on that goroutine's stack, below the interrupt frame (which already
-//! holds every integer register), and calls `preempt_park`, which switches
-//! away. When the goroutine is resumed, on any CPU, FXRSTOR and `iretq`
-//! restore it exactly. A voluntary switch saves no FPU state: kernel code is
+//! goroutine; if so it redirects the goroutine into the preemption path on
+//! the goroutine's own stack (`trap::redirect`: the handler may not switch
+//! away on the interrupt stack, which the next interrupt reuses). There
+//! [`preempt_here`] saves the FPU/SSE state with FXSAVE into a 512-byte area
+//! below the trap frame (which already holds every integer register), and
+//! calls `preempt_park`, which switches away. When the goroutine is
+//! resumed, on any CPU, FXRSTOR and `iretq` restore it exactly. A voluntary switch saves no FPU state: kernel code is
 //! soft-float and never touches the SSE registers, and goroutine code that
 //! uses them does so between calls (the ABI makes every XMM register
 //! caller-saved; MXCSR and the x87 control word are callee-saved, and no
@@ -36,7 +38,7 @@ use x86_64::instructions::interrupts;
 use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
 
 use super::context::{self, Context};
-use super::trap::TrapFrame;
+use super::trap::{self, TrapFrame};
 use super::{apic, backtrace, fault, percpu, profile, stack, time};
 
 /// Turns on SSE for goroutine code (CR0.MP, no EM/TS; CR4.OSFXSR|OSXMMEXCPT):
@@ -62,20 +64,21 @@ pub fn on_timer_interrupt(frame: &mut TrapFrame) {
     percpu::this().timer_ticks.fetch_add(1, Ordering::Relaxed);
     profile::sample(frame.rip, frame.rbp);
     if runtime::sched::preempt::on_timer() {
-        preempt_here(frame);
+        trap::redirect(frame);
     }
 }
 
 /// The wake IPI: ends a halt; during a stop-the-world, preempts the running goroutine.
 pub fn on_wake_interrupt(frame: &mut TrapFrame) {
     if runtime::sched::preempt::on_wake() {
-        preempt_here(frame);
+        trap::redirect(frame);
     }
 }
 
-/// Saves the FPU/SSE state next to the interrupt frame and lets the
-/// scheduler switch away; restores it when the goroutine runs again.
-fn preempt_here(frame: &mut TrapFrame) {
+/// Saves the FPU/SSE state next to the trap frame and lets the scheduler
+/// switch away; restores it when the goroutine runs again. Entered through
+/// `trap::redirect`, on the goroutine's own stack, interrupts off.
+pub fn preempt_here(frame: &mut TrapFrame) {
     percpu::this().preemptions.fetch_add(1, Ordering::Relaxed);
     let mut fx = FxArea([0; 512]);
     // SAFETY: SSE/FXSAVE are enabled on every CPU (enable_fpu); the area is

@@ -22,6 +22,32 @@
 //! cannot clobber FPU/SSE state and the entry path does not save it. A
 //! preempted goroutine's FPU state is saved by the preemption path itself.
 //!
+//! ## Interrupts never land on a goroutine stack
+//! Vectors 32-255 enter on the CPU's interrupt stack (IST 5, `gdt.rs`), not
+//! on the interrupted one. A goroutine stack grows by faulting in its next
+//! page on first touch, so its stack pointer may stand just above a page
+//! that is not mapped yet (a prologue's `sub rsp` comes before the frame's
+//! first write). Were the interrupt delivered there, the CPU's own push of
+//! the interrupt frame would fault: the page fault is handled, but the
+//! interrupt, already acknowledged at the local APIC, is never run, so it
+//! is never EOI'd, and its vector stays in service, blocking every vector
+//! of its priority class or below on that CPU for good. (Seen: goroutines
+//! growing 1 MiB stacks on two CPUs; a TLB-shootdown IPI was lost that way,
+//! and each CPU waited forever for the other's shootdown.)
+//!
+//! Handlers therefore never switch away on the interrupt stack: the next
+//! interrupt would reuse it. To preempt, a handler calls [`redirect`]: it
+//! writes onto the goroutine's stack the five words the CPU would have
+//! pushed there (those writes may fault and grow the stack, as any write),
+//! and points the frame's return at `preempt_entry`, with interrupts off.
+//! The `iretq` lands there, on the goroutine stack, which enters
+//! `trap_common` as a new interrupt with the pseudo-vector
+//! [`PREEMPT_VECTOR`]: a full [`TrapFrame`] on the goroutine's own stack,
+//! dispatched (no EOI: the real interrupt had its EOI) to the machine's
+//! preemption, which may switch away and resume on any CPU. Go's signal
+//! handler redirects a goroutine to `asyncPreempt` the same way, from the
+//! signal stack.
+//!
 //! ## Dispatch
 //! Vectors 0–31 are exceptions ([`super::fault`]). Vectors 32–255 go to the
 //! handler registered with [`set_handler`], after an EOI to the local APIC
@@ -79,6 +105,15 @@ core::arch::global_asm!(
     ".set vec, vec + 1",
     ".endr",
     "",
+    // A preemption redirected by `redirect`: the stack holds the five words
+    // of an interrupt frame; interrupts are off.
+    ".balign 16",
+    ".global preempt_entry",
+    "preempt_entry:",
+    "push 0",
+    "push {preempt}",
+    "jmp trap_common",
+    "",
     "trap_common:",
     "push rax", "push rbx", "push rcx", "push rdx", "push rsi", "push rdi", "push rbp",
     "push r8", "push r9", "push r10", "push r11", "push r12", "push r13", "push r14", "push r15",
@@ -91,10 +126,47 @@ core::arch::global_asm!(
     "iretq",
     ".text",
     dispatch = sym trap_dispatch,
+    preempt = const PREEMPT_VECTOR,
 );
 
 unsafe extern "C" {
     static trap_vectors: [u8; 256 * 16];
+    fn preempt_entry();
+}
+
+/// The pseudo-vector of a preemption entered through [`redirect`].
+pub const PREEMPT_VECTOR: usize = 256;
+
+/// What the CPU pushes when it delivers an interrupt, lowest address first.
+#[repr(C)]
+struct HardwareFrame {
+    rip: u64,
+    cs: u64,
+    rflags: u64,
+    rsp: u64,
+    ss: u64,
+}
+
+const RFLAGS_IF: u64 = 1 << 9;
+
+/// Makes the interrupted context, once this handler returns, enter the
+/// preemption path on its own stack (see the module essay): pushes there
+/// the interrupt frame the CPU would have pushed, and returns into
+/// `preempt_entry` with interrupts off.
+pub fn redirect(frame: &mut TrapFrame) {
+    // The CPU aligns the stack to 16 bytes before it pushes.
+    let top = frame.rsp & !0xf;
+    let hw = (top - core::mem::size_of::<HardwareFrame>() as u64) as *mut HardwareFrame;
+    let saved = HardwareFrame { rip: frame.rip, cs: frame.cs, rflags: frame.rflags, rsp: frame.rsp, ss: frame.ss };
+    // SAFETY: the interrupted code runs on this stack with its pointer at
+    // `frame.rsp`; the bytes below it are free (the kernel has no red zone)
+    // and belong to the same stack, whose guard page lies far below. A
+    // page not mapped yet faults and is grown by the page-fault handler on
+    // its own IST stack, as for any write to the stack.
+    unsafe { hw.write_volatile(saved) };
+    frame.rip = preempt_entry as *const () as u64;
+    frame.rsp = hw as u64;
+    frame.rflags &= !RFLAGS_IF;
 }
 
 /// An interrupt gate descriptor.
@@ -142,12 +214,14 @@ pub fn init_idt() {
     load_idt();
 }
 
-/// Points the faults that need a trusted stack at their IST slots. Call after
-/// the boot CPU's TSS is loaded (and before APs start: the IDT is shared).
+/// Points the faults that need a trusted stack, and every interrupt, at
+/// their IST slots. Call after the boot CPU's TSS is loaded (and before APs
+/// start: the IDT is shared).
 pub fn enable_ist() {
-    for (vector, ist) in
-        [(8, gdt::IST_DOUBLE_FAULT), (2, gdt::IST_NMI), (18, gdt::IST_MACHINE_CHECK), (14, gdt::IST_PAGE_FAULT)]
-    {
+    let faults =
+        [(8, gdt::IST_DOUBLE_FAULT), (2, gdt::IST_NMI), (18, gdt::IST_MACHINE_CHECK), (14, gdt::IST_PAGE_FAULT)];
+    let interrupts = (32..256).map(|v| (v, gdt::IST_INTERRUPT));
+    for (vector, ist) in faults.into_iter().chain(interrupts) {
         // SAFETY: boot CPU, before the APs load the IDT; a u8 write.
         unsafe { (*core::ptr::addr_of_mut!(IDT)).0[vector].ist = ist };
     }
@@ -173,6 +247,10 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     let vector = frame.vector as usize;
     if vector < 32 {
         fault::exception(frame);
+        return;
+    }
+    if vector == PREEMPT_VECTOR {
+        super::machine::preempt_here(frame);
         return;
     }
     if vector != usize::from(apic::SPURIOUS_VECTOR) {

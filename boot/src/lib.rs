@@ -1,8 +1,10 @@
-//! The QEMU runner: boots a kernel image and reports how it ended.
+//! The QEMU runner: builds a program, boots its image and reports how it ended.
 //!
-//! Used by the `boot` command line (`cargo run -p boot -- ...`) and by every
-//! integration test in `tests/`. One function, [`run`], does the work:
+//! Used by the `boot` command line (`cargo run -p boot -- ...`), by every
+//! integration test in `tests/`, and by the harness. One function, [`run`],
+//! does the work:
 //!
+//! 0. Build the program and its disk images ([`program`]), once per process.
 //! 1. Build the QEMU command line from a [`Config`]: q35 machine, TCG by default
 //!    (KVM only when asked: nested KVM is broken on our machines), `-no-reboot`
 //!    so a triple fault ends QEMU instead of looping, `isa-debug-exit` on port
@@ -22,10 +24,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// The disk images and the kernel ELF built by `build.rs`.
-pub const BIOS_IMAGE: &str = env!("BIOS_IMAGE");
-pub const UEFI_IMAGE: &str = env!("UEFI_IMAGE");
-pub const KERNEL_ELF: &str = env!("KERNEL_ELF");
+pub mod new;
+pub mod program;
+
+pub use program::{Built, Profile};
 
 /// Exit codes the kernel produces through `isa-debug-exit`.
 pub const QEMU_PASS: i32 = 33;
@@ -50,6 +52,11 @@ pub enum Accel {
 /// How to boot.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The program to boot: a name in `programs/`, `kernel`, or a crate's
+    /// path; empty for no disk at all (the harness boots Linux with
+    /// `-kernel` in `extra_args`).
+    pub program: String,
+    pub profile: Profile,
     pub cpus: u32,
     pub memory_mib: u32,
     pub firmware: Firmware,
@@ -69,6 +76,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            program: program::DEFAULT_PROGRAM.into(),
+            profile: Profile::Dev,
             cpus: 1,
             memory_mib: 512,
             firmware: Firmware::Bios,
@@ -130,8 +139,8 @@ impl Outcome {
     }
 }
 
-/// The QEMU command for `config` and `image` (exposed for tests and `--dry-run`).
-pub fn qemu_command(config: &Config, image: &Path) -> Command {
+/// The QEMU command for `config` and its disk `image` (exposed for tests and `--dry-run`).
+pub fn qemu_command(config: &Config, image: Option<&Path>) -> Command {
     let mut cmd = Command::new("qemu-system-x86_64");
     cmd.args(["-machine", "q35", "-cpu", "max", "-no-reboot", "-display", "none"]);
     cmd.args(["-serial", "stdio", "-monitor", "none"]);
@@ -146,7 +155,9 @@ pub fn qemu_command(config: &Config, image: &Path) -> Command {
         cmd.arg("-drive").arg(format!("if=pflash,format=raw,readonly=on,file={}", code.display()));
         cmd.arg("-drive").arg(format!("if=pflash,format=raw,snapshot=on,file={}", vars.display()));
     }
-    cmd.arg("-drive").arg(format!("format=raw,snapshot=on,file={}", image.display()));
+    if let Some(image) = image {
+        cmd.arg("-drive").arg(format!("format=raw,snapshot=on,file={}", image.display()));
+    }
     // QEMU refuses an empty string; the kernel reads a missing file as an empty
     // line. QEMU's option syntax escapes a comma by doubling it.
     if !config.cmdline.trim().is_empty() {
@@ -157,6 +168,16 @@ pub fn qemu_command(config: &Config, image: &Path) -> Command {
     }
     cmd.args(&config.extra_args);
     cmd
+}
+
+impl Built {
+    /// The disk image for `firmware`.
+    pub fn image(&self, firmware: Firmware) -> &Path {
+        match firmware {
+            Firmware::Bios => &self.bios,
+            Firmware::Uefi => &self.uefi,
+        }
+    }
 }
 
 /// OVMF's firmware and variable store, as Debian's `ovmf` package installs them.
@@ -180,11 +201,11 @@ pub fn check_tools(firmware: Firmware) -> Result<(), String> {
 /// Boots `config`, sending each serial line to `on_line` as it arrives.
 pub fn run(config: &Config, mut on_line: impl FnMut(&str)) -> Result<Outcome, String> {
     check_tools(config.firmware)?;
-    let image = match config.firmware {
-        Firmware::Bios => BIOS_IMAGE,
-        Firmware::Uefi => UEFI_IMAGE,
+    let built = match config.program.as_str() {
+        "" => None,
+        program => Some(program::build(program, config.profile)?),
     };
-    let mut cmd = qemu_command(config, Path::new(image));
+    let mut cmd = qemu_command(config, built.as_ref().map(|b| b.image(config.firmware)));
     // A terminal is handed to QEMU (which puts it in raw mode), so keys such
     // as Ctrl+\ reach the kernel's console; otherwise nothing is typed.
     let stdin = match (config.gdb || std::io::stdin().is_terminal(), config.input.is_empty()) {
@@ -346,7 +367,7 @@ mod tests {
     fn command_escapes_commas_and_adds_firmware() {
         let config =
             Config { firmware: Firmware::Uefi, cmdline: "GODEBUG=a=1,b=2".into(), cpus: 4, ..Config::default() };
-        let cmd = qemu_command(&config, Path::new("/x.img"));
+        let cmd = qemu_command(&config, Some(Path::new("/x.img")));
         let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
         assert!(args.contains(&"name=opt/gort/cmdline,string=GODEBUG=a=1,,b=2".to_string()));
         assert!(args.iter().any(|a| a.contains("OVMF_CODE_4M.fd")));

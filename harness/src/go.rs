@@ -188,6 +188,7 @@ impl GoSide {
         check_request(cpus, benches, benchtime)?;
         let append = guest_cmdline(benches, benchtime);
         let config = boot::Config {
+            program: String::new(),
             cpus,
             memory_mib: GUEST_MEMORY_MIB,
             timeout,

@@ -97,6 +97,9 @@ fn run_timeout(o: &Options, benches: usize) -> Duration {
 fn kernel_round(o: &Options, cpus: u32, benches: usize) -> Result<Vec<parse::Line>, String> {
     let config = boot::Config {
         cpus,
+        // `./x bench` builds the harness in release and measures a release
+        // kernel; a debug harness (its pipeline test) boots the dev build.
+        profile: if cfg!(debug_assertions) { boot::Profile::Dev } else { boot::Profile::Release },
         memory_mib: 1024,
         cmdline: format!("bench={} benchtime={} count=1 GOMAXPROCS={cpus} loglevel=warn", o.bench, o.benchtime),
         timeout: run_timeout(o, benches),

@@ -108,15 +108,16 @@ impl<'a> Params<'a> {
     }
 }
 
-/// Parses `line` against `specs`. See the module essay for the rules.
-pub fn parse<'a>(line: &'a str, specs: &[Spec]) -> Result<Params<'a>, Error<'a>> {
+/// Parses `line` against the tables `specs` (the runtime's keys, then a
+/// program's own). See the module essay for the rules.
+pub fn parse<'a>(line: &'a str, specs: &[&[Spec]]) -> Result<Params<'a>, Error<'a>> {
     let mut params = Params::default();
     for word in line.split_ascii_whitespace() {
         let (key, value) = match word.split_once('=') {
             Some((k, v)) if !k.is_empty() && !v.is_empty() => (k, v),
             _ => return Err(Error::Malformed { word }),
         };
-        let spec = specs.iter().find(|s| s.key == key).ok_or(Error::UnknownKey { key })?;
+        let spec = specs.iter().flat_map(|t| t.iter()).find(|s| s.key == key).ok_or(Error::UnknownKey { key })?;
         if params.get(spec.key).is_some() {
             return Err(Error::Duplicate { key: spec.key });
         }
@@ -195,9 +196,9 @@ impl fmt::Display for Error<'_> {
 }
 
 /// Writes the table of valid keys, one per line, for error messages.
-pub fn write_usage(f: &mut dyn fmt::Write, specs: &[Spec]) -> fmt::Result {
+pub fn write_usage(f: &mut dyn fmt::Write, specs: &[&[Spec]]) -> fmt::Result {
     writeln!(f, "valid boot parameters:")?;
-    for s in specs {
+    for s in specs.iter().flat_map(|t| t.iter()) {
         writeln!(f, "  {}=<{}>  {}", s.key, s.kind, s.help)?;
     }
     Ok(())
@@ -216,15 +217,15 @@ mod tests {
 
     #[test]
     fn empty_line_is_no_params() {
-        let p = parse("", SPECS).unwrap();
+        let p = parse("", &[SPECS]).unwrap();
         assert_eq!(p.iter().count(), 0);
-        let p = parse("  \t \n", SPECS).unwrap();
+        let p = parse("  \t \n", &[SPECS]).unwrap();
         assert_eq!(p.iter().count(), 0);
     }
 
     #[test]
     fn parses_each_kind() {
-        let p = parse(" GOMAXPROCS=4  demo=sieve GODEBUG=schedtrace=1000,gctrace=1 stack=64k", SPECS).unwrap();
+        let p = parse(" GOMAXPROCS=4  demo=sieve GODEBUG=schedtrace=1000,gctrace=1 stack=64k", &[SPECS]).unwrap();
         assert_eq!(p.uint("GOMAXPROCS"), Some(4));
         assert_eq!(p.word("demo"), Some("sieve"));
         assert_eq!(p.word("GODEBUG"), Some("schedtrace=1000,gctrace=1"));
@@ -235,16 +236,27 @@ mod tests {
     }
 
     #[test]
+    fn a_programs_table_adds_keys_to_the_runtimes() {
+        const PROGRAM: &[Spec] = &[Spec { key: "port", kind: Kind::Uint { min: 1, max: 65535 }, help: "port" }];
+        let p = parse("GOMAXPROCS=2 port=8080", &[SPECS, PROGRAM]).unwrap();
+        assert_eq!((p.uint("GOMAXPROCS"), p.uint("port")), (Some(2), Some(8080)));
+        assert_eq!(parse("port=8080", &[SPECS]).unwrap_err(), Error::UnknownKey { key: "port" });
+        let mut usage = String::new();
+        write_usage(&mut usage, &[SPECS, PROGRAM]).unwrap();
+        assert!(usage.contains("GOMAXPROCS=") && usage.contains("port=<"), "{usage}");
+    }
+
+    #[test]
     fn unknown_key_is_an_error() {
-        assert_eq!(parse("GOMAXPROC=4", SPECS).unwrap_err(), Error::UnknownKey { key: "GOMAXPROC" });
+        assert_eq!(parse("GOMAXPROC=4", &[SPECS]).unwrap_err(), Error::UnknownKey { key: "GOMAXPROC" });
         // Keys are case-sensitive, as Go's environment variables are.
-        assert_eq!(parse("gomaxprocs=4", SPECS).unwrap_err(), Error::UnknownKey { key: "gomaxprocs" });
+        assert_eq!(parse("gomaxprocs=4", &[SPECS]).unwrap_err(), Error::UnknownKey { key: "gomaxprocs" });
     }
 
     #[test]
     fn malformed_words_are_errors() {
         for bad in ["GOMAXPROCS", "=4", "GOMAXPROCS=", "demo=hello ="] {
-            assert!(matches!(parse(bad, SPECS), Err(Error::Malformed { .. })), "{bad}");
+            assert!(matches!(parse(bad, &[SPECS]), Err(Error::Malformed { .. })), "{bad}");
         }
     }
 
@@ -261,13 +273,13 @@ mod tests {
             "stack=18446744073709551616",
             "stack=16777216g",
         ] {
-            assert!(matches!(parse(bad, SPECS), Err(Error::BadValue { .. })), "{bad}");
+            assert!(matches!(parse(bad, &[SPECS]), Err(Error::BadValue { .. })), "{bad}");
         }
     }
 
     #[test]
     fn duplicates_are_errors() {
-        assert_eq!(parse("demo=hello demo=sieve", SPECS).unwrap_err(), Error::Duplicate { key: "demo" });
+        assert_eq!(parse("demo=hello demo=sieve", &[SPECS]).unwrap_err(), Error::Duplicate { key: "demo" });
     }
 
     #[test]
@@ -276,7 +288,7 @@ mod tests {
             .map(|i| Spec { key: Box::leak(format!("k{i}").into_boxed_str()), kind: Kind::Text, help: "" })
             .collect();
         let line: String = (0..40).map(|i| format!("k{i}=v ")).collect();
-        assert_eq!(parse(&line, &specs).unwrap_err(), Error::TooMany);
+        assert_eq!(parse(&line, &[&specs]).unwrap_err(), Error::TooMany);
     }
 
     #[test]
@@ -293,12 +305,12 @@ mod tests {
 
     #[test]
     fn messages_name_the_problem() {
-        let e = parse("GOMAXPROCS=0", SPECS).unwrap_err().to_string();
+        let e = parse("GOMAXPROCS=0", &[SPECS]).unwrap_err().to_string();
         assert_eq!(e, "bad value \"0\" for boot parameter GOMAXPROCS: want an integer in 1..=256");
-        let e = parse("demo=x", SPECS).unwrap_err().to_string();
+        let e = parse("demo=x", &[SPECS]).unwrap_err().to_string();
         assert!(e.ends_with("want one of hello|sieve"), "{e}");
         let mut usage = String::new();
-        write_usage(&mut usage, SPECS).unwrap();
+        write_usage(&mut usage, &[SPECS]).unwrap();
         for s in SPECS {
             assert!(usage.contains(s.key));
         }

@@ -25,6 +25,12 @@ pub fn boot(cpus: u32, firmware: Firmware, cmdline: &str) -> Outcome {
     boot_with(&config(cpus, firmware, cmdline))
 }
 
+/// Boots program `program` (a name in `programs/`) with `cpus` vCPUs,
+/// BIOS, and boot parameters `cmdline`.
+pub fn boot_program(program: &str, cpus: u32, cmdline: &str) -> Outcome {
+    boot_with(&Config { program: program.into(), ..config(cpus, Firmware::Bios, cmdline) })
+}
+
 /// Boots `config`.
 pub fn boot_with(config: &Config) -> Outcome {
     boot::run(config, |_| {}).unwrap_or_else(|e| panic!("cannot run QEMU: {e}"))

@@ -60,16 +60,16 @@ fn sync_misuse_is_reported_as_go_does() {
 }
 
 #[test]
-fn demo_sieve_prints_the_first_100_primes() {
-    let out = boot(2, Firmware::Bios, "demo=sieve");
+fn sieve_prints_the_first_100_primes() {
+    let out = boot_program("sieve", 2, "");
     expect_verdict(&out, Verdict::Pass);
     expect_line(&out, "   2    3    5    7   11   13   17   19   23   29");
     expect_line(&out, "the last is 541");
 }
 
 #[test]
-fn demo_prodcons_consumes_every_job() {
-    let out = boot(2, Firmware::Bios, "demo=prodcons");
+fn prodcons_consumes_every_job() {
+    let out = boot_program("prodcons", 2, "");
     expect_verdict(&out, Verdict::Pass);
     expect_line(&out, "prodcons: 60 of 60 jobs consumed, checksum ok");
     expect_line(&out, "tick: ");

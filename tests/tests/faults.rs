@@ -20,7 +20,7 @@ fn page_fault_is_reported() {
     let rip = find_line(&out, "rip 0x").unwrap();
     assert!(rip.contains("kernel::selftest::deliberate_page_fault+0x"), "{rip}");
     expect_line(&out, "rax    0x00007bad00000000");
-    expect_line(&out, "kernel::kernel_main+0x");
+    expect_line(&out, "gort::kernel::start+0x");
 }
 
 #[test]
@@ -54,7 +54,7 @@ fn panic_backtrace_names_the_function() {
     assert!(trace.len() > 2, "no backtrace:\n{}", out.output);
     let names = trace.join("\n");
     assert!(names.contains("kernel::selftest::deliberate_panic+0x"), "{names}");
-    assert!(names.contains("kernel::kernel_main+0x"), "{names}");
+    assert!(names.contains("gort::kernel::start+0x"), "{names}");
 }
 
 #[test]
@@ -72,7 +72,7 @@ fn unknown_boot_parameter_is_refused() {
     expect_line(&out, "fatal error: unknown boot parameter \"GOMAXPROC\"");
     expect_line(&out, "valid boot parameters:");
     expect_line(&out, "  GOMAXPROCS=<an integer in 1..=256>");
-    expect_line(&out, "  demo=<one of hello|tasks|hog|steal|sieve|prodcons>");
+    expect_line(&out, "  test=<one of boot|ipi|");
     assert!(out.to_all_online.is_none(), "the machine must not come up on a bad line");
 }
 
@@ -80,8 +80,8 @@ fn unknown_boot_parameter_is_refused() {
 fn bad_boot_parameter_values_are_refused() {
     let out = fails(1, "GOMAXPROCS=0");
     expect_line(&out, "fatal error: bad value \"0\" for boot parameter GOMAXPROCS: want an integer in 1..=256");
-    let out = fails(1, "demo=nope");
-    expect_line(&out, "fatal error: bad value \"nope\" for boot parameter demo: want one of hello");
+    let out = fails(1, "test=nope");
+    expect_line(&out, "fatal error: bad value \"nope\" for boot parameter test: want one of boot|ipi|");
     let out = fails(1, "loglevel");
     expect_line(&out, "fatal error: malformed boot parameter \"loglevel\": want KEY=VALUE");
 }
@@ -99,5 +99,5 @@ fn too_little_memory_is_a_clear_error() {
     let out = boot_with(&Config { memory_mib: 24, ..config(1, Firmware::Bios, "") });
     expect_verdict(&out, Verdict::Fail);
     expect_line(&out, "fatal error: out of memory: the kernel heap needs 32 MiB and");
-    expect_line(&out, "kernel::arch::x86_64::init+0x");
+    expect_line(&out, "gort::kernel::arch::x86_64::init+0x");
 }

@@ -135,8 +135,8 @@ fn bad_scheduler_parameters_are_refused() {
 }
 
 #[test]
-fn demo_tasks_interleave_and_complete() {
-    let out = boot(2, Firmware::Bios, "demo=tasks");
+fn tasks_interleave_and_complete() {
+    let out = boot_program("tasks", 2, "");
     expect_verdict(&out, Verdict::Pass);
     let lines: Vec<&str> = out.output.lines().filter(|l| l.starts_with("Task ")).collect();
     assert_eq!(lines.len(), 10, "{}", out.output);
@@ -147,11 +147,11 @@ fn demo_tasks_interleave_and_complete() {
 }
 
 #[test]
-fn demo_hog_keeps_ticking_and_steal_shows_schedtrace() {
-    let out = boot(1, Firmware::Bios, "demo=hog");
+fn hog_keeps_ticking_and_steal_shows_schedtrace() {
+    let out = boot_program("hog", 1, "");
     expect_verdict(&out, Verdict::Pass);
     expect_line(&out, "tick 10 at ");
-    let out = boot(4, Firmware::Bios, "demo=steal");
+    let out = boot_program("steal", 4, "GODEBUG=schedtrace=100");
     expect_verdict(&out, Verdict::Pass);
     expect_line(&out, "SCHED ");
     expect_line(&out, "gomaxprocs=4 idleprocs=");

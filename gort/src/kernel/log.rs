@@ -7,7 +7,7 @@
 //! the `loglevel=` boot parameter (default `info`).
 use log::{Level, LevelFilter, Metadata, Record};
 
-use crate::arch;
+use super::arch;
 
 struct Logger;
 

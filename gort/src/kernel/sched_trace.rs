@@ -17,7 +17,7 @@ pub fn start(ms: u64) {
         loop {
             sched::sleep(ms * 1_000_000);
             let mut lines = String::new();
-            let _ = sched::proc::write_schedtrace(&mut lines, crate::arch::nanotime() / 1_000_000);
+            let _ = sched::proc::write_schedtrace(&mut lines, super::arch::nanotime() / 1_000_000);
             crate::print!("{lines}");
         }
     });

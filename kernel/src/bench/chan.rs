@@ -191,7 +191,7 @@ pub fn select_uncontended(b: &mut B) {
 /// are gone; ours stay in their P's heap until they fire (2 × GOMAXPROCS
 /// per run of the ramp, a few dozen in all).
 pub fn select_prod_cons(b: &mut B) {
-    const HOUR: u64 = 3600 * 1_000_000_000;
+    const HOUR: core::time::Duration = core::time::Duration::from_secs(3600);
     let procs = sched::gomaxprocs(0);
     let n = Arc::new(AtomicI32::new((b.n / CALLS_PER_SCHED) as i32));
     let c = Chan::<bool>::new(2 * procs);

@@ -11,7 +11,7 @@ use runtime::sync::{Mutex, WaitGroup};
 use runtime::time::{self, after_func, Timer};
 
 /// Go's `time.Hour` in nanoseconds.
-const HOUR: u64 = 3600 * 1_000_000_000;
+const HOUR: core::time::Duration = core::time::Duration::from_secs(3600);
 
 /// Go's package-level sink `u` in time_test.go.
 static U: AtomicI64 = AtomicI64::new(0);
@@ -82,7 +82,7 @@ pub fn after_func_1000(b: &mut B) {
         let n = chain.n.fetch_sub(1, Ordering::Relaxed) - 1;
         if n >= 0 {
             let next = chain.clone();
-            after_func(0, move || f(&next));
+            after_func(core::time::Duration::ZERO, move || f(&next));
         } else {
             chain.c.send(true);
         }
@@ -91,7 +91,7 @@ pub fn after_func_1000(b: &mut B) {
         while pb.next() {
             let chain = Arc::new(Chain { n: AtomicI64::new(1000), c: Chan::new(0) });
             let first = chain.clone();
-            after_func(0, move || f(&first));
+            after_func(core::time::Duration::ZERO, move || f(&first));
             chain.c.recv();
         }
     });

@@ -17,6 +17,7 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::time::Duration;
 
 use runtime::chan::Chan;
 use runtime::sched::{self, WaitGroup};
@@ -221,7 +222,7 @@ fn chanstress() -> bool {
                     // On a timeout the select drops its value: send it again.
                     while !select! {
                         send(out, (p, i)) => true,
-                        recv(after(2_000_000)) -> _t => false,
+                        recv(after(Duration::from_millis(2))) -> _t => false,
                     } {}
                 } else {
                     out.send((p, i));
@@ -243,7 +244,7 @@ fn chanstress() -> bool {
                 select! {
                     recv(b) -> v => { let (p, i) = v.expect("never closed"); got.push((0, p, i)) },
                     recv(u) -> v => { let (p, i) = v.expect("never closed"); got.push((1, p, i)) },
-                    recv(after(1_000_000)) -> _t => timeouts += 1,
+                    recv(after(Duration::from_millis(1))) -> _t => timeouts += 1,
                     recv(done) -> _v => break,
                 }
             }
@@ -288,6 +289,32 @@ fn chanstress() -> bool {
     missing == 0 && dups == 0 && disorder == 0 && count == PRODUCERS * PER && leaked == 0
 }
 
+/// A runtime timer that sends the clock reading at which it fired.
+struct Probe {
+    rt: core::cell::UnsafeCell<sched::time::Timer>,
+    c: Chan<u64>,
+}
+
+impl Probe {
+    fn arm(when: u64) -> alloc::boxed::Box<Probe> {
+        let probe = alloc::boxed::Box::new(Probe { rt: Default::default(), c: Chan::new(1) });
+        // SAFETY: the box stays put and alive until the probe's value is
+        // received, which is after it fired (the heap is done with it then).
+        unsafe { sched::time::add_timer_here(probe.rt.get(), when, Probe::fire, &*probe as *const Probe as usize, 0) };
+        probe
+    }
+
+    fn fire(arg: usize, _seq: u64) {
+        // SAFETY: `arm` passed a live probe (see there); it stays alive
+        // until the send below is received.
+        let probe = unsafe { &*(arg as *const Probe) };
+        // Our own handle: the receiver may drop the probe, and its handle,
+        // while the send is still unlocking the channel.
+        let c = probe.c.clone();
+        let _ = c.try_send(arch::nanotime());
+    }
+}
+
 /// How late channel timers fire while every CPU is busy: goroutines spin in
 /// bursts and exchange values while 2,000 timers of 1–20 ms come due.
 fn timerlate() -> bool {
@@ -308,10 +335,12 @@ fn timerlate() -> bool {
             }
         });
     }
-    // Each timer goroutine records its deadline from just before `after(d)`
-    // and checks the clock just after it: a goroutine preempted in between
-    // (the deadline it computed and the timer's own then differ) is left
-    // out and counted, so lateness is the timer's, not the preemption's.
+    // Each timer goroutine records its deadline from just before arming a
+    // runtime timer (the one under `after(d)`; a timer channel's value is
+    // the time it was due, as Go's, so the probe records when it fired) and
+    // checks the clock just after: a goroutine preempted in between (the
+    // deadline it computed and the timer's own then differ) is left out and
+    // counted, so lateness is the timer's, not the preemption's.
     let lateness = Chan::<Option<(i64, i64)>>::new(TIMERS);
     let timers = Arc::new(WaitGroup::new());
     for i in 0..TIMERS {
@@ -319,9 +348,9 @@ fn timerlate() -> bool {
         timers.go(move || {
             let d = 1_000_000 + (Rng(i as u64 * 2654435761 + 1).next() % 19_000_000);
             let before = arch::nanotime();
-            let c = after(d);
+            let probe = Probe::arm(before + d);
             let after_call = arch::nanotime();
-            let fired = c.recv().expect("timer channels are never closed");
+            let fired = probe.c.recv().expect("the probe's channel is never closed");
             let received = arch::nanotime();
             let when = before + d;
             let sample =

@@ -1,8 +1,8 @@
 //! The machine interface: the only way the scheduler reaches the hardware.
 //!
 //! The scheduler is portable; the few services it needs from a machine are
-//! declared here as `extern "Rust"` functions and defined (with
-//! `#[no_mangle]`) by exactly one provider per build:
+//! the trait [`Machine`]. Exactly one provider per build implements it and
+//! names its type in [`provide_machine!`](crate::provide_machine):
 //! - the kernel (`kernel/src/arch/x86_64/machine.rs`): CPU index from the GS
 //!   base, the TSC clock, the assembly context switch, goroutine stacks in
 //!   their own address-space slot, IPIs, `sti; hlt`, the LAPIC one-shot timer;
@@ -10,11 +10,18 @@
 //!   context switch that hands a baton between threads, so the same scheduler
 //!   code runs under `cargo test`.
 //!
-//! Link-time resolution instead of a trait object keeps the hot paths (CPU
-//! index, clock, switch) direct calls, and instead of a generic parameter keeps
-//! the scheduler's statics concrete. A missing provider is a link error, never a
-//! silent default. The safe wrappers below are the scheduler's vocabulary; each
-//! states its contract.
+//! The macro defines, from the trait's methods, the `#[no_mangle]` shims
+//! that the `extern "Rust"` declarations below resolve to at link time: the
+//! compiler checks the provider's signatures against the trait, and the
+//! shims and the declarations are written next to each other here, so a
+//! provider cannot link with a wrong signature (before, the two sides met by
+//! name only: a mismatch was undefined behaviour, not a compile error; see
+//! the compile-fail example on [`Machine`]). Link-time resolution instead of
+//! a trait object keeps the hot paths (CPU index, clock, switch) direct
+//! calls, inlined by LTO, and instead of a generic parameter keeps the
+//! scheduler's statics concrete. A missing provider is a link error, never a
+//! silent default. The safe wrappers below are the scheduler's vocabulary;
+//! each states its contract.
 //!
 //! ## Contracts every provider keeps
 //! - `cpu()` is stable while interrupts are off or `mlocks() > 0` (nothing
@@ -62,6 +69,192 @@ pub struct Context {
 /// A goroutine's first function: receives the argument given to `context_new`.
 pub type Entry = extern "C" fn(usize) -> !;
 
+/// What a machine provides to the scheduler; see the module contracts and
+/// each wrapper function below. A provider implements it on a type of its
+/// own and names that type in [`provide_machine!`](crate::provide_machine).
+///
+/// A provider whose signature differs from the trait's does not compile:
+///
+/// ```compile_fail,E0053
+/// use runtime::sched::machine::*;
+/// struct Bad;
+/// impl Machine for Bad {
+///     fn cpu() -> u32 { 0 } // the trait says usize
+/// #   fn ncpu() -> usize { 1 }
+/// #   fn nanotime() -> u64 { 0 }
+/// #   fn time_now() -> (i64, u64) { (0, 0) }
+/// #   fn stack_alloc() -> Stack { Stack::default() }
+/// #   fn stack_trim(_: &Stack) {}
+/// #   fn stack_release(_: &[(Stack, usize)]) -> StackRelease { StackRelease::default() }
+/// #   fn context_new(_: &Stack, _: Entry, _: usize) -> Context { Context::default() }
+/// #   unsafe fn switch(_: *mut Context, _: *const Context) {}
+/// #   unsafe fn switch_final(_: *const Context) -> ! { loop {} }
+/// #   fn acquirem() {}
+/// #   fn releasem() -> u32 { 0 }
+/// #   fn mlocks() -> u32 { 0 }
+/// #   fn request_preempt() {}
+/// #   fn take_preempt_request() -> bool { false }
+/// #   fn irq_disable() -> bool { false }
+/// #   fn irq_restore(_: bool) {}
+/// #   fn wake(_: usize) {}
+/// #   fn halt() {}
+/// #   fn arm_timer(_: u64) {}
+/// #   fn throw(_: core::fmt::Arguments<'_>) -> ! { loop {} }
+/// }
+/// runtime::provide_machine!(Bad);
+/// ```
+pub trait Machine {
+    /// See [`cpu`].
+    fn cpu() -> usize;
+    /// See [`ncpu`].
+    fn ncpu() -> usize;
+    /// See [`nanotime`].
+    fn nanotime() -> u64;
+    /// See [`time_now`].
+    fn time_now() -> (i64, u64);
+    /// See [`stack_alloc`].
+    fn stack_alloc() -> Stack;
+    /// See [`stack_trim`].
+    fn stack_trim(stack: &Stack);
+    /// See [`stack_release`].
+    fn stack_release(parked: &[(Stack, usize)]) -> StackRelease;
+    /// See [`context_new`].
+    fn context_new(stack: &Stack, entry: Entry, arg: usize) -> Context;
+    /// See [`switch`].
+    ///
+    /// # Safety
+    /// As for [`switch`].
+    unsafe fn switch(from: *mut Context, to: *const Context);
+    /// See [`switch_final`].
+    ///
+    /// # Safety
+    /// As for [`switch_final`].
+    unsafe fn switch_final(to: *const Context) -> !;
+    /// See [`acquirem`].
+    fn acquirem();
+    /// The per-CPU count after the decrement, with [`PREEMPT_REQUESTED`] if
+    /// a preemption was refused meanwhile (see [`releasem`]).
+    fn releasem() -> u32;
+    /// This CPU's `m.locks` word, [`PREEMPT_REQUESTED`] bit included.
+    fn mlocks() -> u32;
+    /// See [`request_preempt`].
+    fn request_preempt();
+    /// See [`take_preempt_request`].
+    fn take_preempt_request() -> bool;
+    /// See [`irq_disable`].
+    fn irq_disable() -> bool;
+    /// See [`irq_restore`].
+    fn irq_restore(enabled: bool);
+    /// See [`wake`].
+    fn wake(cpu: usize);
+    /// See [`halt`].
+    fn halt();
+    /// See [`arm_timer`].
+    fn arm_timer(deadline: u64);
+    /// See [`throw`].
+    fn throw(what: fmt::Arguments<'_>) -> !;
+}
+
+/// Makes `$m`, a type implementing [`Machine`], the machine of this build:
+/// defines the link-time shims the scheduler calls (see the module essay).
+/// Use it once per build, in the provider's crate.
+#[macro_export]
+macro_rules! provide_machine {
+    ($m:ty) => {
+        const _: () = {
+            use $crate::sched::machine::{Context, Entry, Machine, Stack, StackRelease};
+            #[unsafe(no_mangle)]
+            fn machine_cpu() -> usize {
+                <$m as Machine>::cpu()
+            }
+            #[unsafe(no_mangle)]
+            fn machine_ncpu() -> usize {
+                <$m as Machine>::ncpu()
+            }
+            #[unsafe(no_mangle)]
+            fn machine_nanotime() -> u64 {
+                <$m as Machine>::nanotime()
+            }
+            #[unsafe(no_mangle)]
+            fn machine_time_now() -> (i64, u64) {
+                <$m as Machine>::time_now()
+            }
+            #[unsafe(no_mangle)]
+            fn machine_stack_alloc() -> Stack {
+                <$m as Machine>::stack_alloc()
+            }
+            #[unsafe(no_mangle)]
+            fn machine_stack_trim(stack: &Stack) {
+                <$m as Machine>::stack_trim(stack)
+            }
+            #[unsafe(no_mangle)]
+            fn machine_stack_release(parked: &[(Stack, usize)]) -> StackRelease {
+                <$m as Machine>::stack_release(parked)
+            }
+            #[unsafe(no_mangle)]
+            fn machine_context_new(stack: &Stack, entry: Entry, arg: usize) -> Context {
+                <$m as Machine>::context_new(stack, entry, arg)
+            }
+            #[unsafe(no_mangle)]
+            fn machine_switch(from: *mut Context, to: *const Context) {
+                // SAFETY: only the scheduler's `machine::switch` calls this
+                // shim, under that function's contract.
+                unsafe { <$m as Machine>::switch(from, to) }
+            }
+            #[unsafe(no_mangle)]
+            fn machine_switch_final(to: *const Context) -> ! {
+                // SAFETY: as above, `machine::switch_final`'s contract.
+                unsafe { <$m as Machine>::switch_final(to) }
+            }
+            #[unsafe(no_mangle)]
+            fn machine_acquirem() {
+                <$m as Machine>::acquirem()
+            }
+            #[unsafe(no_mangle)]
+            fn machine_releasem() -> u32 {
+                <$m as Machine>::releasem()
+            }
+            #[unsafe(no_mangle)]
+            fn machine_mlocks() -> u32 {
+                <$m as Machine>::mlocks()
+            }
+            #[unsafe(no_mangle)]
+            fn machine_request_preempt() {
+                <$m as Machine>::request_preempt()
+            }
+            #[unsafe(no_mangle)]
+            fn machine_take_preempt_request() -> bool {
+                <$m as Machine>::take_preempt_request()
+            }
+            #[unsafe(no_mangle)]
+            fn machine_irq_disable() -> bool {
+                <$m as Machine>::irq_disable()
+            }
+            #[unsafe(no_mangle)]
+            fn machine_irq_restore(enabled: bool) {
+                <$m as Machine>::irq_restore(enabled)
+            }
+            #[unsafe(no_mangle)]
+            fn machine_wake(cpu: usize) {
+                <$m as Machine>::wake(cpu)
+            }
+            #[unsafe(no_mangle)]
+            fn machine_halt() {
+                <$m as Machine>::halt()
+            }
+            #[unsafe(no_mangle)]
+            fn machine_arm_timer(deadline: u64) {
+                <$m as Machine>::arm_timer(deadline)
+            }
+            #[unsafe(no_mangle)]
+            fn machine_throw(what: ::core::fmt::Arguments<'_>) -> ! {
+                <$m as Machine>::throw(what)
+            }
+        };
+    };
+}
+
+// The shims `provide_machine!` defines, declared with the same signatures.
 unsafe extern "Rust" {
     fn machine_cpu() -> usize;
     fn machine_ncpu() -> usize;

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::machine::{Context, Entry, Stack, StackRelease};
+use super::machine::{Context, Entry, Machine, Stack, StackRelease};
 
 pub const NCPU: usize = 4;
 /// The CPU id reported to threads that are not mock CPUs (a test's own thread).
@@ -82,164 +82,172 @@ fn epoch() -> Instant {
     *E.get_or_init(Instant::now)
 }
 
-#[unsafe(no_mangle)]
-fn machine_cpu() -> usize {
-    CPU.with(|c| c.get())
+/// The host mock: threads as CPUs (see the module essay).
+pub struct MockMachine;
+
+impl Machine for MockMachine {
+    #[inline]
+    fn cpu() -> usize {
+        CPU.with(|c| c.get())
+    }
+
+    #[inline]
+    fn ncpu() -> usize {
+        NCPU
+    }
+
+    #[inline]
+    fn nanotime() -> u64 {
+        epoch().elapsed().as_nanos() as u64 + 1
+    }
+
+    /// The host's wall clock and the mock's monotonic clock (two reads: the
+    /// host has no clock that gives both).
+    #[inline]
+    fn time_now() -> (i64, u64) {
+        let wall =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
+        (wall, Self::nanotime())
+    }
+
+    #[inline]
+    fn stack_alloc() -> Stack {
+        static NEXT: AtomicUsize = AtomicUsize::new(1);
+        Stack { id: NEXT.fetch_add(1, Ordering::Relaxed), lo: 0, hi: 0 }
+    }
+
+    #[inline]
+    fn stack_trim(_stack: &Stack) {}
+
+    /// Mock stacks have no pages: record which ones the scheduler offered.
+    #[inline]
+    fn stack_release(parked: &[(Stack, usize)]) -> StackRelease {
+        *RELEASED.lock().unwrap() = parked.iter().map(|(s, _)| s.id).collect();
+        StackRelease { stacks: parked.len(), ..StackRelease::default() }
+    }
+
+    #[inline]
+    fn context_new(_stack: &Stack, entry: Entry, arg: usize) -> Context {
+        let b = Baton::new();
+        std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || {
+                b.wait();
+                entry(arg)
+            })
+            .expect("mock: cannot spawn a goroutine thread");
+        Context { sp: b as *const Baton as usize }
+    }
+
+    #[inline]
+    unsafe fn switch(from: *mut Context, to: *const Context) {
+        let from = baton(from);
+        // SAFETY: `to` is a live context slot holding a baton.
+        let to = unsafe { &*((*to).sp as *const Baton) };
+        to.post(Self::cpu());
+        from.wait();
+    }
+
+    #[inline]
+    unsafe fn switch_final(to: *const Context) -> ! {
+        // SAFETY: as in `switch`.
+        let to = unsafe { &*((*to).sp as *const Baton) };
+        to.post(Self::cpu());
+        loop {
+            std::thread::park();
+        }
+    }
+
+    #[inline]
+    fn acquirem() {
+        LOCKS[Self::cpu()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn releasem() -> u32 {
+        let before = LOCKS[Self::cpu()].fetch_sub(1, Ordering::Relaxed);
+        assert!(before & !super::machine::PREEMPT_REQUESTED > 0, "releasem without acquirem");
+        before - 1
+    }
+
+    #[inline]
+    fn mlocks() -> u32 {
+        LOCKS[Self::cpu()].load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    fn request_preempt() {
+        LOCKS[Self::cpu()].fetch_or(super::machine::PREEMPT_REQUESTED, Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn take_preempt_request() -> bool {
+        let before = LOCKS[Self::cpu()].fetch_and(!super::machine::PREEMPT_REQUESTED, Ordering::Relaxed);
+        before & super::machine::PREEMPT_REQUESTED != 0
+    }
+
+    #[inline]
+    fn irq_disable() -> bool {
+        true
+    }
+
+    #[inline]
+    fn irq_restore(_enabled: bool) {}
+
+    #[inline]
+    fn wake(cpu: usize) {
+        let h = &halts()[cpu];
+        *h.woken.lock().unwrap() = true;
+        h.cv.notify_one();
+    }
+
+    #[inline]
+    fn halt() {
+        let h = &halts()[Self::cpu()];
+        let mut woken = h.woken.lock().unwrap();
+        while !*woken {
+            let deadline = h.deadline.load(Ordering::Acquire);
+            let now = Self::nanotime();
+            if deadline != 0 && now >= deadline {
+                break;
+            }
+            let wait = if deadline == 0 { Duration::from_millis(50) } else { Duration::from_nanos(deadline - now) };
+            woken = h.cv.wait_timeout(woken, wait).unwrap().0;
+        }
+        *woken = false;
+        drop(woken);
+        // The "interrupt": the timer, if it was due.
+        let deadline = h.deadline.load(Ordering::Acquire);
+        if deadline != 0 && Self::nanotime() >= deadline {
+            h.deadline.store(0, Ordering::Release);
+            super::preempt::on_timer();
+        }
+    }
+
+    #[inline]
+    fn arm_timer(deadline: u64) {
+        halts()[Self::cpu()].deadline.store(deadline, Ordering::Release);
+    }
+
+    #[inline]
+    fn throw(what: fmt::Arguments<'_>) -> ! {
+        eprintln!("fatal error: {what}");
+        std::process::abort()
+    }
 }
 
-#[unsafe(no_mangle)]
-fn machine_ncpu() -> usize {
-    NCPU
-}
-
-#[unsafe(no_mangle)]
-fn machine_nanotime() -> u64 {
-    epoch().elapsed().as_nanos() as u64 + 1
-}
-
-/// The host's wall clock and the mock's monotonic clock (two reads: the
-/// host has no clock that gives both).
-#[unsafe(no_mangle)]
-fn machine_time_now() -> (i64, u64) {
-    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
-    (wall, machine_nanotime())
-}
-
-#[unsafe(no_mangle)]
-fn machine_stack_alloc() -> Stack {
-    static NEXT: AtomicUsize = AtomicUsize::new(1);
-    Stack { id: NEXT.fetch_add(1, Ordering::Relaxed), lo: 0, hi: 0 }
-}
-
-#[unsafe(no_mangle)]
-fn machine_stack_trim(_stack: &Stack) {}
+crate::provide_machine!(MockMachine);
 
 /// The stack ids the last `stack_release` was given.
 static RELEASED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
-
-/// Mock stacks have no pages: record which ones the scheduler offered.
-#[unsafe(no_mangle)]
-fn machine_stack_release(parked: &[(Stack, usize)]) -> StackRelease {
-    *RELEASED.lock().unwrap() = parked.iter().map(|(s, _)| s.id).collect();
-    StackRelease { stacks: parked.len(), ..StackRelease::default() }
-}
 
 /// The stack ids the last `stack_release` was given (tests).
 pub fn last_released() -> Vec<usize> {
     RELEASED.lock().unwrap().clone()
 }
 
-#[unsafe(no_mangle)]
-fn machine_context_new(_stack: &Stack, entry: Entry, arg: usize) -> Context {
-    let b = Baton::new();
-    std::thread::Builder::new()
-        .stack_size(256 << 10)
-        .spawn(move || {
-            b.wait();
-            entry(arg)
-        })
-        .expect("mock: cannot spawn a goroutine thread");
-    Context { sp: b as *const Baton as usize }
-}
-
-#[unsafe(no_mangle)]
-fn machine_switch(from: *mut Context, to: *const Context) {
-    let from = baton(from);
-    // SAFETY: `to` is a live context slot holding a baton.
-    let to = unsafe { &*((*to).sp as *const Baton) };
-    to.post(machine_cpu());
-    from.wait();
-}
-
-#[unsafe(no_mangle)]
-fn machine_switch_final(to: *const Context) -> ! {
-    // SAFETY: as in `machine_switch`.
-    let to = unsafe { &*((*to).sp as *const Baton) };
-    to.post(machine_cpu());
-    loop {
-        std::thread::park();
-    }
-}
-
 /// Per mock CPU `m.locks` (no interrupts here, so plain atomics suffice).
 static LOCKS: [AtomicU32; super::p::MAX_M] = [const { AtomicU32::new(0) }; super::p::MAX_M];
-
-#[unsafe(no_mangle)]
-fn machine_acquirem() {
-    LOCKS[machine_cpu()].fetch_add(1, Ordering::Relaxed);
-}
-
-#[unsafe(no_mangle)]
-fn machine_releasem() -> u32 {
-    let before = LOCKS[machine_cpu()].fetch_sub(1, Ordering::Relaxed);
-    assert!(before & !super::machine::PREEMPT_REQUESTED > 0, "releasem without acquirem");
-    before - 1
-}
-
-#[unsafe(no_mangle)]
-fn machine_mlocks() -> u32 {
-    LOCKS[machine_cpu()].load(Ordering::Relaxed)
-}
-
-#[unsafe(no_mangle)]
-fn machine_request_preempt() {
-    LOCKS[machine_cpu()].fetch_or(super::machine::PREEMPT_REQUESTED, Ordering::Relaxed);
-}
-
-#[unsafe(no_mangle)]
-fn machine_take_preempt_request() -> bool {
-    let before = LOCKS[machine_cpu()].fetch_and(!super::machine::PREEMPT_REQUESTED, Ordering::Relaxed);
-    before & super::machine::PREEMPT_REQUESTED != 0
-}
-
-#[unsafe(no_mangle)]
-fn machine_irq_disable() -> bool {
-    true
-}
-
-#[unsafe(no_mangle)]
-fn machine_irq_restore(_enabled: bool) {}
-
-#[unsafe(no_mangle)]
-fn machine_wake(cpu: usize) {
-    let h = &halts()[cpu];
-    *h.woken.lock().unwrap() = true;
-    h.cv.notify_one();
-}
-
-#[unsafe(no_mangle)]
-fn machine_halt() {
-    let h = &halts()[machine_cpu()];
-    let mut woken = h.woken.lock().unwrap();
-    while !*woken {
-        let deadline = h.deadline.load(Ordering::Acquire);
-        let now = machine_nanotime();
-        if deadline != 0 && now >= deadline {
-            break;
-        }
-        let wait = if deadline == 0 { Duration::from_millis(50) } else { Duration::from_nanos(deadline - now) };
-        woken = h.cv.wait_timeout(woken, wait).unwrap().0;
-    }
-    *woken = false;
-    drop(woken);
-    // The "interrupt": the timer, if it was due.
-    let deadline = h.deadline.load(Ordering::Acquire);
-    if deadline != 0 && machine_nanotime() >= deadline {
-        h.deadline.store(0, Ordering::Release);
-        super::preempt::on_timer();
-    }
-}
-
-#[unsafe(no_mangle)]
-fn machine_arm_timer(deadline: u64) {
-    halts()[machine_cpu()].deadline.store(deadline, Ordering::Release);
-}
-
-#[unsafe(no_mangle)]
-fn machine_throw(what: fmt::Arguments<'_>) -> ! {
-    eprintln!("fatal error: {what}");
-    std::process::abort()
-}
 
 /// Starts the mock machine once: `NCPU` M threads, GOMAXPROCS = `NCPU`.
 pub fn boot() {

@@ -144,7 +144,7 @@ const TIMER_SLACK_NS: u64 = 1_000_000;
 ///
 /// # Safety
 /// As for [`add_timer`].
-pub(crate) unsafe fn add_timer_here(t: *mut Timer, when: u64, f: TimerFn, arg: usize, seq: u64) {
+pub unsafe fn add_timer_here(t: *mut Timer, when: u64, f: TimerFn, arg: usize, seq: u64) {
     let _irq = IrqOff::new();
     let pp = proc::getm().p();
     // SAFETY: forwarded.

@@ -27,14 +27,16 @@
 //! ## Go 1.23 semantics
 //! A timer channel holds at most one value and reports `len` and `cap` 0,
 //! as Go's "synchronous" timer channels do; after `stop` or `reset` returns
-//! no stale value can be received (the drain plus the `seq` check). Values
-//! are `nanotime()` readings (Go sends a `time.Time`).
+//! no stale value can be received (the drain plus the `seq` check). The
+//! value sent is the [`Time`] the timer was due (Go's `sendTime` sends
+//! `Now()` less how late the send is).
 //!
 //! Lock order: the timer's lock → a P's timer heap lock (add/delete), and
 //! the timer's lock → the channel's lock (send, drain). A timer function
 //! runs with the heap lock released, so it may take the timer's lock.
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
+use core::time::Duration;
 
 use crate::chan::Chan;
 use crate::sched::lock::GLock;
@@ -44,13 +46,14 @@ use crate::sched::time::{add_timer_here, del_timer, Timer as RuntimeTimer};
 mod now;
 mod tick;
 
+pub(crate) use now::nanos;
 pub use now::{now, since, Time};
 pub use tick::{tick, Ticker};
 
 /// What a firing timer does.
 enum Action {
     /// Send the time on the channel (Go's `sendTime`).
-    Send(Chan<u64>),
+    Send(Chan<Time>),
     /// Start the function on a new goroutine (Go's `goFunc`).
     Go(Arc<dyn Fn() + Send + Sync>),
 }
@@ -119,13 +122,15 @@ fn fire(arg: usize, seq: u64) {
     // SAFETY: `arm` leaked this reference for the heap; the heap gave it up
     // by popping the timer, so it is ours.
     let t = unsafe { Arc::from_raw(arg as *const TimerInner) };
-    let now = machine::nanotime();
+    let (wall, now) = machine::time_now();
     let guard = t.seq.lock();
     if *guard != seq {
         return; // stopped or reset after it was popped
     }
     match &t.action {
         Action::Send(c) => {
+            // SAFETY: as in `arm`: we hold the timer's lock.
+            let due = unsafe { (*t.rt.get()).when };
             if t.period > 0 {
                 // Next tick after now: ticks a slow reader missed are dropped.
                 // SAFETY: as in `arm`: we hold the timer's lock.
@@ -133,7 +138,7 @@ fn fire(arg: usize, seq: u64) {
                 let next = when + t.period * ((now - when) / t.period + 1);
                 t.arm(seq, next);
             }
-            let _ = c.try_send(now);
+            let _ = c.try_send(Time::earlier_by(wall, now, now.saturating_sub(due)));
         }
         Action::Go(f) => {
             let f = f.clone();
@@ -143,16 +148,25 @@ fn fire(arg: usize, seq: u64) {
     }
 }
 
-/// Go's `time.Timer`: fires once, `d` nanoseconds after it is made or reset.
+/// Go's `time.Timer`: fires once, `d` after it is made or reset.
+///
+/// ```ignore
+/// let t = gort::time::Timer::new(Duration::from_millis(50));
+/// select! {
+///     recv(t.c) -> _ => println!("too slow"),
+///     recv(done) -> _ => { t.stop(); }
+/// }
+/// ```
 pub struct Timer {
     inner: Arc<TimerInner>,
-    /// Receives the time when the timer fires (nil for `after_func` timers).
-    pub c: Chan<u64>,
+    /// Receives the time the timer was due when it fires (nil for
+    /// `after_func` timers).
+    pub c: Chan<Time>,
 }
 
 impl Timer {
     /// Go's `time.NewTimer(d)`.
-    pub fn new(d: u64) -> Timer {
+    pub fn new(d: Duration) -> Timer {
         let c = Chan::new_timer();
         let inner = TimerInner::new(Action::Send(c.clone()), 0);
         start(&inner, d);
@@ -166,30 +180,50 @@ impl Timer {
     }
 
     /// Go's `Reset`: fires `d` from now instead; true if it was pending.
-    pub fn reset(&self, d: u64) -> bool {
-        let when = machine::nanotime().saturating_add(d);
+    pub fn reset(&self, d: Duration) -> bool {
+        let when = machine::nanotime().saturating_add(nanos(d));
         self.inner.stop_and_maybe_arm(Some(when))
     }
 }
 
-fn start(inner: &Arc<TimerInner>, d: u64) {
-    let when = machine::nanotime().saturating_add(d);
+fn start(inner: &Arc<TimerInner>, d: Duration) {
+    let when = machine::nanotime().saturating_add(nanos(d));
     let seq = inner.seq.lock();
     inner.arm(*seq, when);
 }
 
-/// Go's `time.After(d)`: a channel that receives the time after `d` ns.
-pub fn after(d: u64) -> Chan<u64> {
+/// Go's `time.After(d)`: a channel that receives the time after `d`.
+///
+/// ```ignore
+/// select! {
+///     recv(results) -> r => println!("{r:?}"),
+///     recv(gort::time::after(Duration::from_secs(1))) -> _ => println!("timed out"),
+/// }
+/// ```
+pub fn after(d: Duration) -> Chan<Time> {
     Timer::new(d).c
 }
 
-/// Go's `time.AfterFunc(d, f)`: runs `f` on its own goroutine after `d` ns
+/// Go's `time.AfterFunc(d, f)`: runs `f` on its own goroutine after `d`
 /// (again after each `reset`); `stop` cancels it.
-pub fn after_func(d: u64, f: impl Fn() + Send + Sync + 'static) -> Timer {
+///
+/// ```ignore
+/// let t = gort::time::after_func(Duration::from_millis(10), || println!("ding"));
+/// ```
+pub fn after_func(d: Duration, f: impl Fn() + Send + Sync + 'static) -> Timer {
     let f: Arc<dyn Fn() + Send + Sync> = Arc::new(f);
     let inner = TimerInner::new(Action::Go(f), 0);
     start(&inner, d);
     Timer { inner, c: Chan::nil() }
+}
+
+/// Go's `time.Sleep(d)`: parks the goroutine for at least `d`.
+///
+/// ```ignore
+/// gort::time::sleep(Duration::from_millis(100));
+/// ```
+pub fn sleep(d: Duration) {
+    crate::sched::sleep(nanos(d));
 }
 
 #[cfg(test)]

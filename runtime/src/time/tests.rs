@@ -3,23 +3,33 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::vec::Vec;
 
+use core::time::Duration;
+
 use super::*;
 use crate::chan::TryRecvError;
 use crate::sched::mock::run;
 use crate::sched::sleep;
 use crate::sched::tests::serial;
 
-const MS: u64 = 1_000_000;
+const MS: Duration = Duration::from_millis(1);
+/// The scheduler's own sleep takes nanoseconds.
+const MS_NS: u64 = 1_000_000;
 
 #[test]
 fn after_fires_not_early() {
     let _s = serial();
     let (start, got) = run(|| {
-        let start = machine::nanotime();
+        let start = now();
         let c = after(5 * MS);
+        sleep(50 * MS_NS); // received late: the value stays the due time
         (start, c.recv().unwrap())
     });
-    assert!(got >= start + 5 * MS, "fired {} ns early", start + 5 * MS - got);
+    assert!(!got.before(start + 5 * MS), "fired {:?} early", (start + 5 * MS) - got);
+    assert!(
+        got - start < 40 * MS,
+        "the value is the time it was due (Go's sendTime), not when it was sent or received: {:?}",
+        got - start
+    );
 }
 
 #[test]
@@ -28,7 +38,7 @@ fn stop_before_firing_prevents_the_value() {
     let (was_pending, later) = run(|| {
         let t = Timer::new(5 * MS);
         let was_pending = t.stop();
-        sleep(15 * MS);
+        sleep(15 * MS_NS);
         (was_pending, t.c.try_recv())
     });
     assert!(was_pending);
@@ -40,7 +50,7 @@ fn stop_after_firing_leaves_no_stale_value() {
     let _s = serial();
     let (len_cap, was_pending, later) = run(|| {
         let t = Timer::new(MS);
-        sleep(10 * MS); // fired: the value waits in the channel
+        sleep(10 * MS_NS); // fired: the value waits in the channel
         let len_cap = (t.c.len(), t.c.cap());
         (len_cap, t.stop(), t.c.try_recv())
     });
@@ -54,11 +64,11 @@ fn reset_moves_the_deadline() {
     let _s = serial();
     let (reset_at, got) = run(|| {
         let t = Timer::new(2 * MS);
-        let reset_at = machine::nanotime();
+        let reset_at = now();
         assert!(t.reset(20 * MS), "still pending when reset");
         (reset_at, t.c.recv().unwrap())
     });
-    assert!(got >= reset_at + 20 * MS, "fired at the old deadline");
+    assert!(!got.before(reset_at + 20 * MS), "fired at the old deadline");
 }
 
 #[test]
@@ -70,14 +80,14 @@ fn after_func_runs_once_per_arming_and_stop_cancels() {
         let t = after_func(MS, move || {
             n2.fetch_add(1, Ordering::SeqCst);
         });
-        sleep(10 * MS);
+        sleep(10 * MS_NS);
         let first = n.load(Ordering::SeqCst);
         t.reset(MS);
-        sleep(10 * MS);
+        sleep(10 * MS_NS);
         let second = n.load(Ordering::SeqCst);
         t.reset(5 * MS);
         let cancelled = t.stop();
-        sleep(15 * MS);
+        sleep(15 * MS_NS);
         (first, second, cancelled && n.load(Ordering::SeqCst) == 2)
     });
     assert_eq!((first, second), (1, 2));
@@ -89,15 +99,15 @@ fn ticker_ticks_every_period_until_stopped() {
     let _s = serial();
     let (ticks, gaps_ok, after_stop) = run(|| {
         let t = Ticker::new(3 * MS);
-        let mut last = machine::nanotime();
+        let mut last = now();
         let mut gaps_ok = true;
         for _ in 0..10 {
-            let now = t.c.recv().unwrap();
-            gaps_ok &= now >= last; // ticks never go backwards
-            last = now;
+            let tick = t.c.recv().unwrap();
+            gaps_ok &= !tick.before(last); // ticks never go backwards
+            last = tick;
         }
         t.stop();
-        sleep(10 * MS);
+        sleep(10 * MS_NS);
         (10, gaps_ok, t.c.try_recv())
     });
     assert_eq!(ticks, 10);
@@ -110,21 +120,22 @@ fn ticker_reset_changes_the_period() {
     let _s = serial();
     let (reset_at, ticks) = run(|| {
         let mut t = Ticker::new(1_000 * MS);
-        sleep(MS);
-        let reset_at = machine::nanotime();
+        sleep(MS_NS);
+        let reset_at = now();
         t.reset(2 * MS);
-        let ticks: Vec<u64> = (0..3).map(|_| t.c.recv().unwrap()).collect();
+        let ticks: Vec<Time> = (0..3).map(|_| t.c.recv().unwrap()).collect();
         t.stop();
         (reset_at, ticks)
     });
     // Three ticks on the new period's schedule, none early (tick k is due
-    // at reset + k periods; like Go's, its value is the time it fired, so
-    // two values can be closer than a period after a late one), and long
-    // before the old one-second period would have produced even one.
+    // at reset + k periods; like Go's, its value is the time it was due, a
+    // later period's if a slow reader missed some), and long before the old
+    // one-second period would have produced even one.
     for (k, &t) in ticks.iter().enumerate() {
-        assert!(t >= reset_at + (k as u64 + 1) * 2 * MS, "tick {k} early: {ticks:?} after reset at {reset_at}");
+        let due = reset_at + (k as u32 + 1) * 2 * MS;
+        assert!(!t.before(due), "tick {k} early: {ticks:?} after reset at {reset_at:?}");
     }
-    assert!(ticks[2] < reset_at + 500 * MS, "still on the old period: {ticks:?}");
+    assert!(ticks[2] - reset_at < 500 * MS, "still on the old period: {ticks:?}");
 }
 
 #[test]

@@ -31,7 +31,7 @@ use alloc::sync::Arc;
 use core::fmt::Debug;
 
 use runtime::chan::Chan;
-use runtime::time::Ticker;
+use runtime::time::{Ticker, Time};
 use runtime::{sched, select};
 
 use super::{Check, Outcome};
@@ -65,7 +65,7 @@ fn sender<T: Send>(c: Chan<T>, strobe: Chan<bool>, v: T) {
 }
 
 /// Go's `sleep`.
-fn sleep(ticker: &Chan<u64>) {
+fn sleep(ticker: &Chan<Time>) {
     ticker.recv();
     ticker.recv();
     sched::gosched();
@@ -86,7 +86,7 @@ fn exchange<T>(
     ck: &Arc<Check>,
     c: &Chan<T>,
     sync: &Chan<bool>,
-    ticker: &Chan<u64>,
+    ticker: &Chan<Time>,
     buffer: usize,
     kind: Kind<T>,
 ) -> Result<(), String>
@@ -140,7 +140,7 @@ where
 
 /// nonblock.go's `main`.
 pub fn nonblock(ck: &Arc<Check>) -> Outcome {
-    let ticker = Ticker::new(10 * 1000); // 10 us
+    let ticker = Ticker::new(core::time::Duration::from_micros(10));
     let tick = &ticker.c;
     let sync = Chan::new(0);
     for buffer in 0..2 {

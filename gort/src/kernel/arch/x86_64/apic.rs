@@ -2,7 +2,7 @@
 //!
 //! Two register interfaces reach the same device. x2APIC (MSRs 0x800 + reg/16,
 //! 32-bit APIC ids, one 64-bit ICR write, no delivery-status polling) is used
-//! when CPUID.1:ECX[21] says the CPU has it; otherwise xAPIC (uncached MMIO at
+//! when CPUID.1:ECX\[21\] says the CPU has it; otherwise xAPIC (uncached MMIO at
 //! the MADT's address, 8-bit ids, ICR written high half then low half, then
 //! poll delivery status). QEMU 7.2 under TCG offers only xAPIC; KVM and newer
 //! QEMUs offer x2APIC. The mode is chosen once on the boot CPU and every AP
@@ -11,7 +11,7 @@
 //! ## The timer
 //! Idle CPUs are tickless: nothing interrupts them until their next deadline.
 //! [`arm_timer`] takes an absolute `nanotime()` deadline and programs either
-//! - TSC-deadline mode (CPUID.1:ECX[24]): write the deadline's TSC value to
+//! - TSC-deadline mode (CPUID.1:ECX\[24\]): write the deadline's TSC value to
 //!   `IA32_TSC_DEADLINE`; exact, no conversion drift; or
 //! - one-shot mode: an initial count of `(deadline - now) * ticks_per_ns`,
 //!   with the APIC timer's rate calibrated once against the TSC.

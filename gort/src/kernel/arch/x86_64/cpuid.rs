@@ -11,23 +11,23 @@ fn max_basic() -> u32 {
     leaf(0).eax
 }
 
-/// x2APIC mode is available (CPUID.1:ECX[21]).
+/// x2APIC mode is available (CPUID.1:ECX\[21\]).
 pub fn has_x2apic() -> bool {
     leaf(1).ecx & (1 << 21) != 0
 }
 
-/// The APIC timer has TSC-deadline mode (CPUID.1:ECX[24]).
+/// The APIC timer has TSC-deadline mode (CPUID.1:ECX\[24\]).
 pub fn has_tsc_deadline() -> bool {
     leaf(1).ecx & (1 << 24) != 0
 }
 
-/// The TSC runs at a constant rate in all power states (CPUID.80000007H:EDX[8]).
+/// The TSC runs at a constant rate in all power states (CPUID.80000007H:EDX\[8\]).
 pub fn has_invariant_tsc() -> bool {
     let max_ext = __cpuid(0x8000_0000).eax;
     max_ext >= 0x8000_0007 && leaf(0x8000_0007).edx & (1 << 8) != 0
 }
 
-/// We run under a hypervisor (CPUID.1:ECX[31]).
+/// We run under a hypervisor (CPUID.1:ECX\[31\]).
 pub fn is_hypervisor() -> bool {
     leaf(1).ecx & (1 << 31) != 0
 }

@@ -1,6 +1,7 @@
 //! The kernel's side of the scheduler's machine interface
-//! (`runtime::sched::machine`): each `machine_*` symbol the portable
-//! scheduler links against is defined here, in x86_64 terms.
+//! (`runtime::sched::machine`): [`X86Machine`] implements its `Machine`
+//! trait in x86_64 terms, and `provide_machine!` makes it the machine the
+//! portable scheduler links against.
 //!
 //! | service | how |
 //! |---------|-----|
@@ -33,7 +34,7 @@ use core::sync::atomic::Ordering;
 
 extern crate alloc;
 
-use runtime::sched::machine::{Context as RtContext, Entry, Stack, StackRelease};
+use runtime::sched::machine::{Context as RtContext, Entry, Machine, Stack, StackRelease};
 use x86_64::instructions::interrupts;
 use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
 
@@ -93,128 +94,135 @@ fn gstack(s: &Stack) -> stack::GStack {
     stack::GStack { slot: s.id, guard: s.lo as u64 - 4096, top: s.hi as u64 }
 }
 
-#[unsafe(no_mangle)]
-fn machine_cpu() -> usize {
-    percpu::cpu_id()
-}
+/// The PC: the scheduler's machine (see the module essay).
+pub struct X86Machine;
 
-#[unsafe(no_mangle)]
-fn machine_ncpu() -> usize {
-    percpu::online_count()
-}
+impl Machine for X86Machine {
+    #[inline]
+    fn cpu() -> usize {
+        percpu::cpu_id()
+    }
 
-#[unsafe(no_mangle)]
-fn machine_nanotime() -> u64 {
-    time::nanotime()
-}
+    #[inline]
+    fn ncpu() -> usize {
+        percpu::online_count()
+    }
 
-#[unsafe(no_mangle)]
-fn machine_time_now() -> (i64, u64) {
-    super::rtc::time_now()
-}
+    #[inline]
+    fn nanotime() -> u64 {
+        time::nanotime()
+    }
 
-#[unsafe(no_mangle)]
-fn machine_stack_alloc() -> Stack {
-    let s = stack::alloc();
-    Stack { id: s.slot, lo: (s.guard + 4096) as usize, hi: s.top as usize }
-}
+    #[inline]
+    fn time_now() -> (i64, u64) {
+        super::rtc::time_now()
+    }
 
-#[unsafe(no_mangle)]
-fn machine_stack_trim(s: &Stack) {
-    stack::trim(gstack(s));
-}
+    #[inline]
+    fn stack_alloc() -> Stack {
+        let s = stack::alloc();
+        Stack { id: s.slot, lo: (s.guard + 4096) as usize, hi: s.top as usize }
+    }
 
-#[unsafe(no_mangle)]
-fn machine_stack_release(parked: &[(Stack, usize)]) -> StackRelease {
-    let parked: alloc::vec::Vec<_> = parked.iter().map(|(s, sp)| (gstack(s), *sp as u64)).collect();
-    stack::release(&parked)
-}
+    #[inline]
+    fn stack_trim(s: &Stack) {
+        stack::trim(gstack(s));
+    }
 
-#[unsafe(no_mangle)]
-fn machine_context_new(s: &Stack, entry: Entry, arg: usize) -> RtContext {
-    // SAFETY: the stack's top page is mapped (alloc and trim keep it), or was
-    // released with the G dead and faults back in as a zero page (`stack::grow`),
-    // and the G that owns the stack is not running.
-    let ctx = unsafe { Context::new(s.hi as u64, entry, arg) };
-    RtContext { sp: ctx.rsp as usize }
-}
+    #[inline]
+    fn stack_release(parked: &[(Stack, usize)]) -> StackRelease {
+        let parked: alloc::vec::Vec<_> = parked.iter().map(|(s, sp)| (gstack(s), *sp as u64)).collect();
+        stack::release(&parked)
+    }
 
-#[unsafe(no_mangle)]
-fn machine_switch(from: *mut RtContext, to: *const RtContext) {
-    // SAFETY: both are `#[repr(C)]` single words (the stack pointer); the
-    // scheduler guarantees `to` is suspended and `from` outlives the switch.
-    unsafe { context::switch(&mut *(from as *mut Context), &*(to as *const Context)) }
-}
+    #[inline]
+    fn context_new(s: &Stack, entry: Entry, arg: usize) -> RtContext {
+        // SAFETY: the stack's top page is mapped (alloc and trim keep it), or was
+        // released with the G dead and faults back in as a zero page (`stack::grow`),
+        // and the G that owns the stack is not running.
+        let ctx = unsafe { Context::new(s.hi as u64, entry, arg) };
+        RtContext { sp: ctx.rsp as usize }
+    }
 
-#[unsafe(no_mangle)]
-fn machine_switch_final(to: *const RtContext) -> ! {
-    let mut dead = Context::default();
-    // SAFETY: as above; the dying context's save slot is a local nobody resumes.
-    unsafe { context::switch(&mut dead, &*(to as *const Context)) };
-    unreachable!("a finished goroutine was resumed")
-}
+    #[inline]
+    unsafe fn switch(from: *mut RtContext, to: *const RtContext) {
+        // SAFETY: both are `#[repr(C)]` single words (the stack pointer); the
+        // scheduler guarantees `to` is suspended and `from` outlives the switch.
+        unsafe { context::switch(&mut *(from as *mut Context), &*(to as *const Context)) }
+    }
 
-#[unsafe(no_mangle)]
-fn machine_acquirem() {
-    percpu::acquirem();
-}
+    #[inline]
+    unsafe fn switch_final(to: *const RtContext) -> ! {
+        let mut dead = Context::default();
+        // SAFETY: as above; the dying context's save slot is a local nobody resumes.
+        unsafe { context::switch(&mut dead, &*(to as *const Context)) };
+        unreachable!("a finished goroutine was resumed")
+    }
 
-#[unsafe(no_mangle)]
-fn machine_releasem() -> u32 {
-    percpu::releasem()
-}
+    #[inline]
+    fn acquirem() {
+        percpu::acquirem();
+    }
 
-#[unsafe(no_mangle)]
-fn machine_mlocks() -> u32 {
-    percpu::mlocks()
-}
+    #[inline]
+    fn releasem() -> u32 {
+        percpu::releasem()
+    }
 
-#[unsafe(no_mangle)]
-fn machine_request_preempt() {
-    percpu::request_preempt();
-}
+    #[inline]
+    fn mlocks() -> u32 {
+        percpu::mlocks()
+    }
 
-#[unsafe(no_mangle)]
-fn machine_take_preempt_request() -> bool {
-    percpu::take_preempt_request()
-}
+    #[inline]
+    fn request_preempt() {
+        percpu::request_preempt();
+    }
 
-#[unsafe(no_mangle)]
-fn machine_irq_disable() -> bool {
-    let enabled = interrupts::are_enabled();
-    interrupts::disable();
-    enabled
-}
+    #[inline]
+    fn take_preempt_request() -> bool {
+        percpu::take_preempt_request()
+    }
 
-#[unsafe(no_mangle)]
-fn machine_irq_restore(enabled: bool) {
-    if enabled {
-        interrupts::enable();
+    #[inline]
+    fn irq_disable() -> bool {
+        let enabled = interrupts::are_enabled();
+        interrupts::disable();
+        enabled
+    }
+
+    #[inline]
+    fn irq_restore(enabled: bool) {
+        if enabled {
+            interrupts::enable();
+        }
+    }
+
+    #[inline]
+    fn wake(cpu: usize) {
+        apic::send_ipi(percpu::get(cpu).apic_id.load(Ordering::Relaxed), apic::WAKE_VECTOR);
+    }
+
+    #[inline]
+    fn halt() {
+        interrupts::enable_and_hlt();
+        interrupts::disable();
+    }
+
+    #[inline]
+    fn arm_timer(deadline: u64) {
+        let deadline = profile::clamp(deadline);
+        if deadline == 0 {
+            apic::disarm_timer();
+        } else {
+            apic::arm_timer(deadline);
+        }
+    }
+
+    #[inline]
+    fn throw(what: fmt::Arguments<'_>) -> ! {
+        fault::fatal(what, backtrace::current_rbp())
     }
 }
 
-#[unsafe(no_mangle)]
-fn machine_wake(cpu: usize) {
-    apic::send_ipi(percpu::get(cpu).apic_id.load(Ordering::Relaxed), apic::WAKE_VECTOR);
-}
-
-#[unsafe(no_mangle)]
-fn machine_halt() {
-    interrupts::enable_and_hlt();
-    interrupts::disable();
-}
-
-#[unsafe(no_mangle)]
-fn machine_arm_timer(deadline: u64) {
-    let deadline = profile::clamp(deadline);
-    if deadline == 0 {
-        apic::disarm_timer();
-    } else {
-        apic::arm_timer(deadline);
-    }
-}
-
-#[unsafe(no_mangle)]
-fn machine_throw(what: fmt::Arguments<'_>) -> ! {
-    fault::fatal(what, backtrace::current_rbp())
-}
+runtime::provide_machine!(X86Machine);

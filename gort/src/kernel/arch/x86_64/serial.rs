@@ -59,12 +59,12 @@ pub fn try_read() -> Option<u8> {
 /// `print!` to the serial console.
 #[macro_export]
 macro_rules! print {
-    ($($arg:tt)*) => ($crate::arch::serial::write_fmt(format_args!($($arg)*)));
+    ($($arg:tt)*) => ($crate::kernel::arch::serial::write_fmt(format_args!($($arg)*)));
 }
 
 /// `println!` to the serial console.
 #[macro_export]
 macro_rules! println {
     () => ($crate::print!("\n"));
-    ($($arg:tt)*) => ($crate::arch::serial::write_fmt(format_args!("{}\n", format_args!($($arg)*))));
+    ($($arg:tt)*) => ($crate::kernel::arch::serial::write_fmt(format_args!("{}\n", format_args!($($arg)*))));
 }

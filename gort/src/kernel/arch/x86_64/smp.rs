@@ -14,7 +14,7 @@
 //!    identity-mapped in the kernel's tables during bring-up;
 //! 4. load data segments, the stack top, the CPU index and the Rust entry
 //!    point from the trampoline's data words (RIP-relative), clear RBP (ending
-//!    backtraces) and jump to [`ap_entry`] in the higher half.
+//!    backtraces) and jump to `ap_entry` in the higher half.
 //!
 //! ## Bring-up sequence (boot CPU)
 //! For each AP in MADT order, one at a time (the trampoline's data words are

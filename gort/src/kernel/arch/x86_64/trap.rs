@@ -7,7 +7,7 @@
 //! 2. The stub pushes a zero error code where the CPU did not, then the vector
 //!    number, and jumps to `trap_common`.
 //! 3. `trap_common` pushes all fifteen general registers, producing a
-//!    [`TrapFrame`] on the stack, and calls [`trap_dispatch`] with its address.
+//!    [`TrapFrame`] on the stack, and calls `trap_dispatch` with its address.
 //! 4. On return it pops everything back and `iretq`s. A handler may edit the
 //!    frame: that is how asynchronous preemption (issue 4) will redirect an
 //!    interrupted goroutine into the scheduler, as Go's signal handler does

@@ -1,0 +1,240 @@
+//! Programs: finding one, building it, and making its disk images.
+//!
+//! A program is a binary crate with `gort` as a dependency (`programs/` in
+//! the repo, or any path). To boot one, the runner:
+//!
+//! 1. resolves the name: a directory of `programs/`, `kernel` (the test and
+//!    bench program), or a path to a crate (a directory with a
+//!    `Cargo.toml`);
+//! 2. builds it for `x86_64-unknown-none` with Cargo, with the build
+//!    settings every program shares (`gort/program.toml`: code model, link
+//!    address, LTO, and the `gort-dev`/`gort-release` profiles), into one
+//!    target directory (`target/programs`), so `gort` and its dependencies
+//!    compile once for all programs, the repo's and others';
+//! 3. reads the ELF's function symbols into a `runtime::symtab` blob, which
+//!    rides along as the bootloader's ramdisk so the kernel can name the
+//!    functions in its backtraces;
+//! 4. writes the BIOS (MBR) and UEFI (GPT) images with the `bootloader`
+//!    crate's builders, from a copy of the ELF without DWARF (the BIOS stage
+//!    reads the kernel through INT 13h, slow under TCG, and debug info is
+//!    most of the file; gdb and the symbol table use the full ELF).
+//!
+//! Images are rebuilt only when the ELF is newer; within one process a
+//! program is built once (tests boot the same program dozens of times, in
+//! parallel threads).
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use object::{Object, ObjectSymbol, SymbolKind};
+
+/// The repository this runner was built from.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("boot/ lives in the repo").to_path_buf()
+}
+
+/// The program booted when none is named.
+pub const DEFAULT_PROGRAM: &str = "kernel";
+
+/// How a program is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Profile {
+    /// Optimised (TCG runs unoptimised code ~10x slower), with debug
+    /// assertions and overflow checks: `./x run`, `./x test`.
+    #[default]
+    Dev,
+    /// Without the checks: `./x bench`.
+    Release,
+}
+
+impl Profile {
+    fn cargo_name(self) -> &'static str {
+        match self {
+            Profile::Dev => "gort-dev",
+            Profile::Release => "gort-release",
+        }
+    }
+}
+
+/// A built program: its ELF and its two disk images.
+#[derive(Clone, Debug)]
+pub struct Built {
+    pub elf: PathBuf,
+    pub bios: PathBuf,
+    pub uefi: PathBuf,
+}
+
+/// The crate directory of `program`: a name under `programs/`, `kernel`, or
+/// a path to a crate.
+pub fn locate(program: &str) -> Result<PathBuf, String> {
+    let repo = repo();
+    let named = if program == DEFAULT_PROGRAM { repo.join("kernel") } else { repo.join("programs").join(program) };
+    let is_name = !program.contains('/') && program != "." && program != "..";
+    let dir = if is_name && named.join("Cargo.toml").is_file() { named } else { PathBuf::from(program) };
+    if dir.join("Cargo.toml").is_file() {
+        return dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()));
+    }
+    let mut known = list().join(", ");
+    if known.is_empty() {
+        known = "none".into();
+    }
+    Err(format!("no program {program:?}: not a name in programs/ ({known}), nor a directory with a Cargo.toml"))
+}
+
+/// The names of the repo's programs (`programs/*`), sorted.
+pub fn list() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo().join("programs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("Cargo.toml").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Builds `program` (see [`locate`]) and makes its images; once per process
+/// for each program and profile.
+pub fn build(program: &str, profile: Profile) -> Result<Built, String> {
+    type Slot = Arc<OnceLock<Result<Built, String>>>;
+    static BUILT: OnceLock<Mutex<HashMap<(PathBuf, Profile), Slot>>> = OnceLock::new();
+    let dir = locate(program)?;
+    let slot = BUILT.get_or_init(Default::default).lock().unwrap().entry((dir.clone(), profile)).or_default().clone();
+    // Other threads wanting the same program wait here; others go on.
+    slot.get_or_init(|| build_uncached(&dir, profile)).clone()
+}
+
+fn build_uncached(dir: &Path, profile: Profile) -> Result<Built, String> {
+    let elf = cargo_build(dir, profile)?;
+    let images = elf.with_extension("images");
+    std::fs::create_dir_all(&images).map_err(|e| format!("{}: {e}", images.display()))?;
+    let built = Built { bios: images.join("bios.img"), uefi: images.join("uefi.img"), elf };
+    if !newer(&built.bios, &built.elf) || !newer(&built.uefi, &built.elf) {
+        make_images(&built, &images)?;
+    }
+    Ok(built)
+}
+
+/// Whether `a` exists and was written after `b`.
+fn newer(a: &Path, b: &Path) -> bool {
+    let time = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    matches!((time(a), time(b)), (Some(a), Some(b)) if a >= b)
+}
+
+/// `cargo build` of the program; returns the ELF's path.
+fn cargo_build(dir: &Path, profile: Profile) -> Result<PathBuf, String> {
+    let repo = repo();
+    let toolchain = toolchain();
+    let mut cmd = Command::new("cargo");
+    cmd.env("RUSTUP_TOOLCHAIN", &toolchain)
+        .arg("build")
+        .arg("--config")
+        .arg(repo.join("gort/program.toml"))
+        .args(["--target", "x86_64-unknown-none", "--profile", profile.cargo_name()])
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(repo.join("target/programs"))
+        .args(["--message-format", "json-render-diagnostics", "--quiet"])
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    // A program in the repo is a member of its workspace; its packages are
+    // named by the manifest path alone.
+    let out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("building {} failed ({})", dir.display(), out.status));
+    }
+    let mut elf = None;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        if msg["reason"] == "compiler-artifact" {
+            if let Some(exe) = msg["executable"].as_str() {
+                elf = Some(PathBuf::from(exe));
+            }
+        }
+    }
+    elf.ok_or_else(|| format!("building {} made no executable: is it a binary crate?", dir.display()))
+}
+
+/// The toolchain the repo pins (`rust-toolchain.toml`): programs outside
+/// the repo are built with it too.
+pub fn toolchain() -> String {
+    let pinned = include_str!("../../rust-toolchain.toml");
+    pinned
+        .lines()
+        .find_map(|l| {
+            l.trim().strip_prefix("channel")?.trim().strip_prefix('=')?.trim().strip_prefix('"')?.split('"').next()
+        })
+        .expect("rust-toolchain.toml names a channel")
+        .to_string()
+}
+
+fn make_images(built: &Built, dir: &Path) -> Result<(), String> {
+    let elf = std::fs::read(&built.elf).map_err(|e| format!("{}: {e}", built.elf.display()))?;
+    let file = object::File::parse(&*elf).map_err(|e| format!("{}: {e}", built.elf.display()))?;
+    let symbols: Vec<runtime::symtab::Symbol<'_>> = file
+        .symbols()
+        .filter(|s| s.kind() == SymbolKind::Text && s.address() != 0)
+        .filter_map(|s| {
+            Some(runtime::symtab::Symbol {
+                addr: s.address(),
+                size: u32::try_from(s.size()).ok()?,
+                name: s.name().ok()?,
+            })
+        })
+        .collect();
+    // Written under temporary names and renamed: a parallel run (another
+    // test process) sees either the old image or the new one, whole.
+    let tmp = |name: &str| dir.join(format!("{name}.{}", std::process::id()));
+    let symtab = tmp("kernel.sym");
+    std::fs::write(&symtab, runtime::symtab::encode(&symbols)).map_err(|e| format!("{}: {e}", symtab.display()))?;
+    let stripped = tmp("kernel.stripped");
+    strip_debug(&built.elf, &stripped)?;
+
+    let mut config = bootloader::BootConfig::default();
+    config.serial_logging = false;
+    config.frame_buffer_logging = false;
+    for (image, uefi) in [(&built.bios, false), (&built.uefi, true)] {
+        let part = tmp(if uefi { "uefi.img" } else { "bios.img" });
+        let made = if uefi {
+            bootloader::UefiBoot::new(&stripped).set_ramdisk(&symtab).set_boot_config(&config).create_disk_image(&part)
+        } else {
+            bootloader::BiosBoot::new(&stripped).set_ramdisk(&symtab).set_boot_config(&config).create_disk_image(&part)
+        };
+        made.map_err(|e| format!("create {}: {e}", image.display()))?;
+        std::fs::rename(&part, image).map_err(|e| format!("{}: {e}", image.display()))?;
+    }
+    let _ = std::fs::remove_file(&symtab);
+    let _ = std::fs::remove_file(&stripped);
+    Ok(())
+}
+
+/// Writes `elf` without debug sections with the toolchain's `llvm-objcopy`
+/// (rustup component `llvm-tools`, listed in rust-toolchain.toml).
+fn strip_debug(elf: &Path, out: &Path) -> Result<(), String> {
+    let sysroot = Command::new("rustc")
+        .env("RUSTUP_TOOLCHAIN", toolchain())
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("rustc --print sysroot: {e}"))?;
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
+    let bin = std::fs::read_dir(Path::new(&sysroot).join("lib/rustlib"))
+        .map_err(|e| format!("{sysroot}: {e}"))?
+        .flatten()
+        .map(|e| e.path().join("bin/llvm-objcopy"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| format!("no llvm-objcopy under {sysroot}: run `./x setup`"))?;
+    let status = Command::new(&bin)
+        .arg("--strip-debug")
+        .arg(elf)
+        .arg(out)
+        .status()
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    if !status.success() {
+        return Err(format!("llvm-objcopy failed: {status}"));
+    }
+    Ok(())
+}

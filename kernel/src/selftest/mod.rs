@@ -27,6 +27,8 @@
 //! |                 | test/chan programs (`test=gochan`, must-panic boots) in `gochan/` |
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use runtime::hook::Hook;
+
 use crate::arch::{self, apic, percpu, smp};
 use crate::println;
 
@@ -88,13 +90,11 @@ pub fn run(name: &str) -> bool {
 /// returned true.
 pub fn on_every_cpu(f: fn(usize) -> bool) -> usize {
     static OK: AtomicU64 = AtomicU64::new(0);
-    static F: AtomicU64 = AtomicU64::new(0);
+    static F: Hook<fn(usize) -> bool> = Hook::new();
     OK.store(0, Ordering::Relaxed);
-    F.store(f as usize as u64, Ordering::Relaxed);
+    F.set(Some(f));
     let trampoline = |cpu: usize| {
-        // SAFETY: F holds the `fn(usize) -> bool` stored just above.
-        let f: fn(usize) -> bool = unsafe { core::mem::transmute(F.load(Ordering::Relaxed) as usize) };
-        if f(cpu) {
+        if F.get().is_some_and(|f| f(cpu)) {
             OK.fetch_add(1, Ordering::Relaxed);
         }
     };

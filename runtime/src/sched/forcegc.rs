@@ -54,12 +54,13 @@
 //! - The parked helper is Waiting, so `checkdead` still reports a deadlock
 //!   around it, as in Go.
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
 use super::g::{WaitReason, G};
 use super::lock::Lock;
 use super::machine;
 use super::proc::{getg, go_global, gopark, goready_irq, mark_system_goroutine};
+use crate::hook::Hook;
 
 /// Go's `forcegcperiod`: the longest time between collections.
 pub const FORCEGC_PERIOD_NS: u64 = 2 * 60 * 1_000_000_000;
@@ -73,7 +74,7 @@ struct ForceGc {
     /// The helper is parked and nobody has readied it (Go's `forcegc.idle`).
     idle: AtomicBool,
     /// The hook (`fn()` as usize; 0: none).
-    hook: AtomicUsize,
+    hook: Hook<fn()>,
     started: AtomicBool,
     /// When the last collection finished (Go's `memstats.last_gc_nanotime`).
     last_gc: AtomicU64,
@@ -86,7 +87,7 @@ static FORCEGC: ForceGc = ForceGc {
     lock: Lock::new(()),
     g: AtomicPtr::new(ptr::null_mut()),
     idle: AtomicBool::new(false),
-    hook: AtomicUsize::new(0),
+    hook: Hook::new(),
     started: AtomicBool::new(false),
     last_gc: AtomicU64::new(0),
     period: AtomicU64::new(FORCEGC_PERIOD_NS),
@@ -96,7 +97,7 @@ static FORCEGC: ForceGc = ForceGc {
 /// Installs what a forced GC runs (the collector's `gcStart`), starting the
 /// helper goroutine on the first call.
 pub fn set_forcegc_hook(hook: fn()) {
-    FORCEGC.hook.store(hook as usize, Ordering::Release);
+    FORCEGC.hook.set(Some(hook));
     if !FORCEGC.started.swap(true, Ordering::AcqRel) {
         gc_done(machine::nanotime());
         go_global(forcegchelper);
@@ -136,10 +137,7 @@ fn forcegchelper() {
         });
         // Readied by sysmon's check.
         let start = machine::nanotime();
-        let hook = FORCEGC.hook.load(Ordering::Acquire);
-        if hook != 0 {
-            // SAFETY: only `set_forcegc_hook` stores here, always such a fn.
-            let hook: fn() = unsafe { core::mem::transmute::<usize, fn()>(hook) };
+        if let Some(hook) = FORCEGC.hook.get() {
             hook();
         }
         FORCEGC.forced.fetch_add(1, Ordering::AcqRel);

@@ -57,7 +57,7 @@ pub(crate) mod mock;
 #[cfg(test)]
 pub(crate) mod tests;
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use crate::hook::Hook;
 
 /// `sync.WaitGroup` lives in [`crate::sync`]; the scheduler's users find it here too.
 pub use crate::sync::WaitGroup;
@@ -75,23 +75,15 @@ pub use stw::{gomaxprocs, start_the_world, stop_the_world};
 pub use syscall::blocking;
 pub use time::sleep;
 
-static NETPOLL: AtomicUsize = AtomicUsize::new(0);
+static NETPOLL: Hook<fn() -> Option<&'static G>> = Hook::new();
 
 /// Installs the netpoll step of `find_runnable` (a later issue's NIC driver).
 pub fn set_netpoll_hook(poll: fn() -> Option<&'static G>) {
-    NETPOLL.store(poll as usize, Ordering::Release);
+    NETPOLL.set(Some(poll));
 }
 
 fn netpoll_hook() -> Option<&'static G> {
-    match NETPOLL.load(Ordering::Acquire) {
-        0 => None,
-        f => {
-            // SAFETY: only `set_netpoll_hook` stores here, always such a fn.
-            let poll: fn() -> Option<&'static G> =
-                unsafe { core::mem::transmute::<usize, fn() -> Option<&'static G>>(f) };
-            poll()
-        }
-    }
+    NETPOLL.get().and_then(|poll| poll())
 }
 
 /// CPUs online (Go's `runtime.NumCPU`).

@@ -29,15 +29,16 @@
 //! install one that grows goroutine stacks. A fault in a stack guard page is
 //! reported as a stack overflow.
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 
+use runtime::hook::Hook;
 use x86_64::registers::control::Cr2;
 
 use super::trap::TrapFrame;
 use super::{apic, backtrace, memory, percpu, qemu, serial};
 
 static FATAL: AtomicBool = AtomicBool::new(false);
-static PAGE_FAULT_HOOK: AtomicUsize = AtomicUsize::new(0);
+static PAGE_FAULT_HOOK: Hook<PageFaultHook> = Hook::new();
 
 /// A page-fault hook: given the faulting address and error code, returns true
 /// if it resolved the fault (e.g. mapped a stack page).
@@ -45,7 +46,7 @@ pub type PageFaultHook = fn(fault_addr: u64, error_code: u64, frame: &TrapFrame)
 
 /// Installs the page-fault hook.
 pub fn set_page_fault_hook(hook: PageFaultHook) {
-    PAGE_FAULT_HOOK.store(hook as usize, Ordering::Release);
+    PAGE_FAULT_HOOK.set(Some(hook));
 }
 
 const NAMES: [(&str, &str); 32] = [
@@ -91,10 +92,7 @@ pub fn exception(frame: &mut TrapFrame) {
     }
     if vector == 14 {
         let addr = Cr2::read_raw();
-        let hook = PAGE_FAULT_HOOK.load(Ordering::Acquire);
-        if hook != 0 {
-            // SAFETY: only `set_page_fault_hook` stores here, always a `PageFaultHook`.
-            let hook: PageFaultHook = unsafe { core::mem::transmute::<usize, PageFaultHook>(hook) };
+        if let Some(hook) = PAGE_FAULT_HOOK.get() {
             if hook(addr, frame.error_code, frame) {
                 return;
             }

@@ -105,6 +105,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use runtime::hook::Hook;
 use runtime::sched::machine::StackRelease;
 use x86_64::structures::paging::{Page, PhysFrame};
 use x86_64::VirtAddr;
@@ -176,7 +177,7 @@ static SWAP_CANCELS: AtomicU64 = AtomicU64::new(0);
 static SWAP_RESTORES: AtomicU64 = AtomicU64::new(0);
 /// Self-tests: a `fn()` that `release` calls between its shootdown and its
 /// copy (0: none), to touch a stack in that window on purpose.
-static RELEASE_HOOK: AtomicU64 = AtomicU64::new(0);
+static RELEASE_HOOK: Hook<fn()> = Hook::new();
 
 /// Default reservation per goroutine stack.
 pub const DEFAULT_RESERVATION: u64 = 2 << 20;
@@ -438,10 +439,8 @@ pub fn release(parked: &[(GStack, u64)]) -> StackRelease {
     }
     // 3. No CPU keeps a translation to the old frames or tables.
     tlb::shootdown(lo, hi);
-    let hook = RELEASE_HOOK.load(Ordering::Acquire);
-    if hook != 0 {
-        // SAFETY: only `set_release_hook` stores here, always a `fn()`.
-        unsafe { core::mem::transmute::<usize, fn()>(hook as usize)() };
+    if let Some(hook) = RELEASE_HOOK.get() {
+        hook();
     }
     // 4. Copy out what no fault has taken back meanwhile.
     let mut frames = Vec::with_capacity(unmapped.len() + tables.len());
@@ -518,7 +517,7 @@ pub fn swap_ins() -> (u64, u64) {
 /// Self-tests: `hook` runs inside every `release`, after its shootdown and
 /// before its copy (the window a concurrent touch can fall into).
 pub fn set_release_hook(hook: Option<fn()>) {
-    RELEASE_HOOK.store(hook.map_or(0, |f| f as usize as u64), Ordering::Release);
+    RELEASE_HOOK.set(hook);
 }
 
 /// Pages mapped by growth, and pages returned by `free`, since boot.

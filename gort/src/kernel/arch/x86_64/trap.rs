@@ -53,8 +53,8 @@
 //! handler registered with [`set_handler`], after an EOI to the local APIC
 //! (sent first, so a handler that never returns to here — a goroutine switch —
 //! cannot leave the APIC waiting). An unregistered vector is a fatal error.
-use core::sync::atomic::{AtomicUsize, Ordering};
 
+use runtime::hook::Hook;
 use x86_64::instructions::segmentation::{Segment, CS};
 
 use super::{apic, fault, gdt};
@@ -189,7 +189,7 @@ static mut IDT: Idt =
     Idt([Gate { offset_low: 0, selector: 0, ist: 0, attributes: 0, offset_mid: 0, offset_high: 0, reserved: 0 }; 256]);
 
 type Handler = fn(&mut TrapFrame);
-static HANDLERS: [AtomicUsize; 256] = [const { AtomicUsize::new(0) }; 256];
+static HANDLERS: [Hook<Handler>; 256] = [const { Hook::new() }; 256];
 
 /// Fills the IDT with every stub (no IST yet) and loads it. Boot CPU, before
 /// anything can fault, so even early faults get a report.
@@ -240,7 +240,7 @@ pub fn load_idt() {
 /// Routes `vector` (32..=255) to `handler`.
 pub fn set_handler(vector: u8, handler: Handler) {
     assert!(vector >= 32, "vectors below 32 are exceptions");
-    HANDLERS[usize::from(vector)].store(handler as usize, Ordering::Release);
+    HANDLERS[usize::from(vector)].set(Some(handler));
 }
 
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
@@ -256,13 +256,9 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     if vector != usize::from(apic::SPURIOUS_VECTOR) {
         apic::eoi();
     }
-    match HANDLERS[vector].load(Ordering::Acquire) {
-        0 if vector == usize::from(apic::SPURIOUS_VECTOR) => {}
-        0 => fault::fatal_trap(frame, format_args!("unexpected interrupt vector {vector}")),
-        h => {
-            // SAFETY: only `set_handler` stores here, always a `Handler`.
-            let h: Handler = unsafe { core::mem::transmute::<usize, Handler>(h) };
-            h(frame);
-        }
+    match HANDLERS[vector].get() {
+        None if vector == usize::from(apic::SPURIOUS_VECTOR) => {}
+        None => fault::fatal_trap(frame, format_args!("unexpected interrupt vector {vector}")),
+        Some(h) => h(frame),
     }
 }

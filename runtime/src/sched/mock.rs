@@ -265,7 +265,18 @@ pub fn boot() {
             super::start_main(|| {});
         });
         rx.recv().unwrap();
+        // The boot's own main goroutine (empty) is still counted until it
+        // exits: wait, so the first test's `num_goroutine()` baseline is its own.
+        wait_until_no_goroutine();
     });
+}
+
+fn wait_until_no_goroutine() {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while super::num_goroutine() > 0 {
+        assert!(Instant::now() < deadline, "mock: goroutines still live 10 s after the test's end");
+        std::thread::yield_now();
+    }
 }
 
 fn spawn_cpu(cpu: usize, body: impl FnOnce() + Send + 'static) {
@@ -288,10 +299,6 @@ pub fn run<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     let result = rx.recv_timeout(Duration::from_secs(60)).expect("mock: the goroutine did not finish within 60 s");
     // The goroutine sent its result and is exiting: wait for that, so the next
     // test's `num_goroutine()` baseline is its own.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while super::num_goroutine() > 0 {
-        assert!(Instant::now() < deadline, "mock: goroutines still live 10 s after the test's end");
-        std::thread::yield_now();
-    }
+    wait_until_no_goroutine();
     result
 }

@@ -167,7 +167,7 @@ pub fn lockosthread() -> bool {
         let (s, wg) = (s.clone(), workers.clone());
         sched::go(move || worker(s, wg));
     }
-    let report = Arc::new(runtime::sched::Lock::<_>::new(None));
+    let report = Arc::new(runtime::sched::Lock::<_>::new(runtime::sched::LockRank::TestLow, None));
     let done = Arc::new(WaitGroup::new());
     done.add(1);
     let (s2, report2, done2) = (s.clone(), report.clone(), done.clone());

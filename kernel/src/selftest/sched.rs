@@ -315,7 +315,7 @@ fn locks() -> bool {
     let rounds = Arc::new(AtomicUsize::new(0));
     let wg = Arc::new(WaitGroup::new());
     wg.add(N as i64);
-    let shared = Arc::new(sched::Lock::<_>::new(Vec::<u64>::new()));
+    let shared = Arc::new(sched::Lock::<_>::new(sched::LockRank::TestLow, Vec::<u64>::new()));
     for i in 0..N {
         let (stop, rounds, wg, shared) = (stop.clone(), rounds.clone(), wg.clone(), shared.clone());
         sched::go(move || {

@@ -66,6 +66,7 @@ use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::sched::g::{GQueue, WaitReason};
 use crate::sched::lock::{GLock, LockGuard};
+use crate::sched::lockrank::LockRank;
 use crate::sched::proc::{curg, gopark, goready};
 use crate::sched::sudog::{Sudog, WaitQ};
 
@@ -121,7 +122,7 @@ impl HChan {
             NonNull::new(unsafe { alloc(layout) }).unwrap_or_else(|| panic!("makechan: out of memory"))
         };
         HChan {
-            lock: GLock::new(()),
+            lock: GLock::new(LockRank::Hchan, ()),
             qcount: AtomicUsize::new(0),
             sendx: AtomicUsize::new(0),
             recvx: AtomicUsize::new(0),

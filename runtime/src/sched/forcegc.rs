@@ -58,6 +58,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
 use super::g::{WaitReason, G};
 use super::lock::Lock;
+use super::lockrank::LockRank;
 use super::machine;
 use super::proc::{getg, go_global, gopark, goready_irq, mark_system_goroutine};
 use crate::hook::Hook;
@@ -84,7 +85,7 @@ struct ForceGc {
 }
 
 static FORCEGC: ForceGc = ForceGc {
-    lock: Lock::new(()),
+    lock: Lock::new(LockRank::ForceGc, ()),
     g: AtomicPtr::new(ptr::null_mut()),
     idle: AtomicBool::new(false),
     hook: Hook::new(),

@@ -43,6 +43,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use super::lock::Lock;
+use super::lockrank::LockRank;
 use super::machine::{self, Context, Stack};
 use super::time::Timer;
 
@@ -221,7 +222,7 @@ unsafe impl Sync for G {}
 unsafe impl Send for G {}
 
 /// Every G ever allocated, in creation order (Go's `allgs`).
-static ALLG: Lock<Vec<&'static G>> = Lock::new(Vec::new());
+static ALLG: Lock<Vec<&'static G>> = Lock::new(LockRank::Allg, Vec::new());
 static GOIDGEN: AtomicU64 = AtomicU64::new(0);
 
 impl G {

@@ -30,17 +30,25 @@
 //! held and this was the last lock, honours it now (Go's `releasem` restoring
 //! the stack guard so the next prologue yields).
 //!
+//! Each lock has a [`LockRank`]; debug builds check, per M, that locks are
+//! taken in rank order (see [`lockrank`](super::lockrank)), between steps 2
+//! and 3, and forget the rank when the guard drops.
+//!
 //! A guard may be dropped on the scheduler's stack (`gopark`'s unlock
 //! function runs there): the same CPU, the same M, so the count balances.
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use super::lockrank::{self, LockRank};
 use super::machine;
 use super::preempt;
 
 pub struct Lock<T, const IRQ: bool = true> {
     locked: AtomicBool,
+    /// Where the lock stands in the order (checked in debug builds only).
+    #[cfg(debug_assertions)]
+    rank: LockRank,
     value: UnsafeCell<T>,
 }
 
@@ -58,8 +66,24 @@ pub struct LockGuard<'a, T, const IRQ: bool = true> {
 }
 
 impl<T, const IRQ: bool> Lock<T, IRQ> {
-    pub const fn new(value: T) -> Self {
-        Lock { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
+    /// A lock of `rank` ([`lockrank`](super::lockrank): lower ranks are
+    /// taken first).
+    #[allow(unused_variables)]
+    pub const fn new(rank: LockRank, value: T) -> Self {
+        Lock {
+            locked: AtomicBool::new(false),
+            #[cfg(debug_assertions)]
+            rank,
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    #[inline]
+    fn rank(&self) -> LockRank {
+        #[cfg(debug_assertions)]
+        return self.rank;
+        #[cfg(not(debug_assertions))]
+        LockRank::Console
     }
 
     /// Go's `lock`: (interrupts off,) `m.locks++`, spin.
@@ -74,6 +98,7 @@ impl<T, const IRQ: bool> Lock<T, IRQ> {
     #[inline]
     fn acquire_spin(&self) {
         machine::acquirem();
+        lockrank::acquire(self.rank());
         while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
             while self.locked.load(Ordering::Relaxed) {
                 core::hint::spin_loop();
@@ -88,6 +113,7 @@ impl<T, const IRQ: bool> Lock<T, IRQ> {
         machine::acquirem();
         for _ in 0..spins {
             if self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                lockrank::acquired_without_check(self.rank());
                 return Some(LockGuard { lock: self, irq });
             }
             core::hint::spin_loop();
@@ -152,6 +178,7 @@ impl<T, const IRQ: bool> Drop for LockGuard<'_, T, IRQ> {
     #[inline]
     fn drop(&mut self) {
         self.lock.locked.store(false, Ordering::Release);
+        lockrank::release(self.lock.rank());
         // Still pinned: look for a refused preemption before turning
         // interrupts back on, so the common case costs no extra toggles. A
         // nested guard of a `Lock` (irq false) leaves that to the outermost.

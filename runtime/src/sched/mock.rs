@@ -23,6 +23,12 @@ pub const NCPU: usize = 4;
 /// The CPU id reported to threads that are not mock CPUs (a test's own thread).
 const OUTSIDER: usize = super::p::MAX_M - 1;
 
+/// True on a thread that is no mock CPU (a test's own thread): it is no M,
+/// and its locks are not rank-checked.
+pub(crate) fn is_outsider() -> bool {
+    CPU.with(|c| c.get()) == OUTSIDER
+}
+
 thread_local! {
     static CPU: Cell<usize> = const { Cell::new(OUTSIDER) };
 }
@@ -231,7 +237,7 @@ impl Machine for MockMachine {
 
     #[inline]
     fn throw(what: fmt::Arguments<'_>) -> ! {
-        eprintln!("fatal error: {what}");
+        eprintln!("fatal error: {what}\n\n{}", std::backtrace::Backtrace::force_capture());
         std::process::abort()
     }
 }

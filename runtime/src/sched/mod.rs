@@ -42,6 +42,7 @@ pub mod g;
 pub mod idle;
 pub mod lock;
 pub mod lockosthread;
+pub mod lockrank;
 pub mod machine;
 pub mod p;
 pub mod preempt;
@@ -64,8 +65,9 @@ pub use crate::sync::WaitGroup;
 pub use forcegc::{forced_gcs, gc_done, set_forcegc_hook, set_forcegc_period, FORCEGC_PERIOD_NS};
 pub use g::{for_each_g, GStatus, WaitReason, G};
 pub use idle::wakep;
-pub use lock::Lock;
+pub use lock::{GLock, Lock};
 pub use lockosthread::{lock_os_thread, locked_os_thread, unlock_os_thread};
+pub use lockrank::LockRank;
 pub use preempt::PreemptOff;
 pub use proc::{
     getg, go, goexit, gomaxprocs_now, gopark, goready, goready_irq, gosched, init, mstart, num_goroutine, start_main,

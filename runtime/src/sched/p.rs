@@ -26,6 +26,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, 
 
 use super::g::{GQueue, G};
 use super::lock::Lock;
+use super::lockrank::{HeldLocks, LockRank};
 use super::machine::{self, Context};
 use super::time::TimerRef;
 use crate::runq::RunQueue;
@@ -92,9 +93,9 @@ impl P {
             schedtick: AtomicU32::new(0),
             schedwhen: AtomicU64::new(0),
             syscalltick: AtomicU32::new(0),
-            timers: Lock::new(TimerHeap::new()),
+            timers: Lock::new(LockRank::Timers, TimerHeap::new()),
             timer0_when: AtomicU64::new(0),
-            gfree: Lock::new(GQueue::new()),
+            gfree: Lock::new(LockRank::Gfree, GQueue::new()),
             stats: PStats::default(),
         }
     }
@@ -168,6 +169,8 @@ pub struct M {
     /// The goroutine wired to this M by `lock_os_thread` (Go's `m.lockedg`;
     /// null: none). Written only by that goroutine on this CPU.
     pub(crate) lockedg: AtomicPtr<G>,
+    /// The lock ranks this M holds (debug builds: see `lockrank`).
+    pub(crate) held: HeldLocks,
 }
 
 // SAFETY: `g0` and `action` are touched only by the M's own CPU with
@@ -190,6 +193,7 @@ impl M {
             started: AtomicBool::new(false),
             armed: AtomicU64::new(0),
             lockedg: AtomicPtr::new(ptr::null_mut()),
+            held: HeldLocks::new(),
         }
     }
 

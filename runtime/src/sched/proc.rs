@@ -42,15 +42,22 @@
 //! Interrupts are off in `execute` across the switch and in every `mcall`, so
 //! the timer interrupt always sees a consistent `m.curg` (null while g0 runs)
 //! and never preempts the scheduler itself. Code that touches per-P state from
-//! a goroutine (`go`, `goready`) runs with interrupts off, which pins it to
-//! its P: an owner-only run-queue operation can never be split by a migration.
+//! a goroutine (`go`, `goready`) runs under [`PreemptOff`] (`m.locks > 0`,
+//! Go's `acquirem`), with interrupts on: the timer interrupt still arrives
+//! but defers its preemption, which pins the code to its M and P, so an
+//! owner-only run-queue operation can never be split by a migration; and no
+//! interrupt handler touches a local run queue, so the handler cannot split
+//! it either.
 //! The scheduler's own code on g0 needs no such section: g0 is never
 //! preempted and never migrates (it *is* the CPU's context), and interrupt
 //! handlers never touch a local run queue (they use the global one, under its
 //! lock). Every interrupt-enable toggle ends a TCG translation block, so the
 //! hot path keeps them few.
-//! Lock order: `SCHED` → a P's `gfree`; a P's `timers` → `SCHED` (a timer
-//! function may `wakep`); the heap allocator's lock is a leaf.
+//! Lock order (checked in debug builds: [`super::lockrank`]): channel and
+//! semaphore locks → `SCHED` → a P's `gfree` → a P's `timers` → `ALLG` →
+//! the machine's locks (stacks, page tables, frames, heap, console). `gfput`
+//! and `gfget` never hold a P's `gfree` and `SCHED` together; a timer
+//! function runs with its heap's lock released.
 //!
 //! ## Where we differ from Go
 //! - Ms are CPUs, fixed at boot; `startm` never creates one. With GOMAXPROCS
@@ -67,6 +74,7 @@ use super::g::{GQueue, GStatus, WaitReason, G};
 use super::idle::{acquirep, pidleget, pidleput, releasep, resetspinning, stopm, wakep};
 use super::lock::Lock;
 use super::lockosthread::{lockedm, startlockedm, stoplockedm, unwire_on_exit};
+use super::lockrank::LockRank;
 use super::machine::{self, IrqOff};
 use super::p::{Action, PStatus, ALLP, M, MAX_P, MS, P, RUNQ_SIZE};
 use super::preempt::PreemptOff;
@@ -88,8 +96,10 @@ pub(crate) struct Sched {
     gfree: GQueue,
 }
 
-pub(crate) static SCHED: Lock<Sched> =
-    Lock::new(Sched { runq: GQueue::new(), pidle: 0, midle: 0, nmidlelocked: 0, gfree: GQueue::new() });
+pub(crate) static SCHED: Lock<Sched> = Lock::new(
+    LockRank::Sched,
+    Sched { runq: GQueue::new(), pidle: 0, midle: 0, nmidlelocked: 0, gfree: GQueue::new() },
+);
 /// `SCHED.runq.len()`, readable without the lock.
 pub(crate) static RUNQSIZE: AtomicUsize = AtomicUsize::new(0);
 pub(crate) static NPIDLE: AtomicU32 = AtomicU32::new(0);
@@ -673,30 +683,50 @@ fn steal_work(m: &'static M, pp: &'static P, now: u64) -> Steal {
     Steal::Nothing
 }
 
+/// How many dead Gs move between a P's list and the global one at a time.
+const GFREE_BATCH: usize = 32;
+
 /// Go's `gfput`: keeps a dead G; beyond 64 per P, half go to the global list.
 fn gfput(pp: &'static P, gp: &'static G) {
-    let mut local = pp.gfree.lock();
-    local.push_front(gp);
-    if local.len() >= 64 {
-        let mut sched = SCHED.lock();
-        while local.len() > 32 {
-            let g = local.pop_front().expect("len checked");
-            sched.gfree.push_front(g);
+    let mut spill = [None; GFREE_BATCH];
+    {
+        let mut local = pp.gfree.lock();
+        local.push_front(gp);
+        if local.len() < 2 * GFREE_BATCH {
+            return;
         }
+        for slot in &mut spill {
+            *slot = local.pop_front();
+        }
+    }
+    // `SCHED` → a P's `gfree` is the order: never the other way round.
+    let mut sched = SCHED.lock();
+    for g in spill.into_iter().flatten() {
+        sched.gfree.push_front(g);
     }
 }
 
 /// Go's `gfget`: a dead G to reuse, refilling from the global list.
 fn gfget(pp: &'static P) -> Option<&'static G> {
-    let mut local = pp.gfree.lock();
-    if local.is_empty() {
+    if let Some(g) = pp.gfree.lock().pop_front() {
+        return Some(g);
+    }
+    let mut refill = [None; GFREE_BATCH];
+    {
         let mut sched = SCHED.lock();
-        while local.len() < 32 {
-            let Some(g) = sched.gfree.pop_front() else { break };
+        for slot in &mut refill {
+            *slot = sched.gfree.pop_front();
+        }
+    }
+    let mut refill = refill.into_iter().flatten();
+    let first = refill.next();
+    if first.is_some() {
+        let mut local = pp.gfree.lock();
+        for g in refill {
             local.push_front(g);
         }
     }
-    local.pop_front()
+    first
 }
 
 /// Go's `checkdead`: with every M stopped, no goroutine runnable, none in a

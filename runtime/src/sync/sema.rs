@@ -38,6 +38,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::sched::g::{GQueue, WaitReason};
 use crate::sched::lock::GLock;
+use crate::sched::lockrank::LockRank;
 use crate::sched::proc::{curg, gopark, goready, goyield, may_yield};
 use crate::sched::sudog::{Sudog, WaitQ};
 
@@ -52,7 +53,12 @@ pub struct Sema {
 
 impl Sema {
     pub const fn new(count: u32) -> Sema {
-        Sema { count: AtomicU32::new(count), nwait: AtomicU32::new(0), lock: GLock::new(()), waiters: WaitQ::new() }
+        Sema {
+            count: AtomicU32::new(count),
+            nwait: AtomicU32::new(0),
+            lock: GLock::new(LockRank::Sema, ()),
+            waiters: WaitQ::new(),
+        }
     }
 
     /// Go's `cansemacquire`.
@@ -204,7 +210,12 @@ impl Default for NotifyList {
 
 impl NotifyList {
     pub const fn new() -> NotifyList {
-        NotifyList { wait: AtomicU32::new(0), notify: AtomicU32::new(0), lock: GLock::new(()), waiters: WaitQ::new() }
+        NotifyList {
+            wait: AtomicU32::new(0),
+            notify: AtomicU32::new(0),
+            lock: GLock::new(LockRank::NotifyList, ()),
+            waiters: WaitQ::new(),
+        }
     }
 
     /// Go's `notifyListAdd`: a ticket for a coming `wait`.

@@ -40,6 +40,7 @@ use core::time::Duration;
 
 use crate::chan::Chan;
 use crate::sched::lock::GLock;
+use crate::sched::lockrank::LockRank;
 use crate::sched::machine;
 use crate::sched::time::{add_timer_here, del_timer, Timer as RuntimeTimer};
 
@@ -76,7 +77,12 @@ unsafe impl Send for TimerInner {}
 
 impl TimerInner {
     fn new(action: Action, period: u64) -> Arc<TimerInner> {
-        Arc::new(TimerInner { seq: GLock::new(0), rt: UnsafeCell::new(RuntimeTimer::new()), action, period })
+        Arc::new(TimerInner {
+            seq: GLock::new(LockRank::TimerSeq, 0),
+            rt: UnsafeCell::new(RuntimeTimer::new()),
+            action,
+            period,
+        })
     }
 
     /// Adds the runtime timer to this P's heap for `when`. Timer lock held.

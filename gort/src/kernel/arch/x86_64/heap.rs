@@ -14,11 +14,12 @@ use linked_list_allocator::Heap;
 
 use super::memory;
 use super::sync::IrqLock;
+use runtime::sched::LockRank;
 
 struct KernelHeap(IrqLock<Heap>);
 
 #[global_allocator]
-static HEAP: KernelHeap = KernelHeap(IrqLock::new(Heap::empty()));
+static HEAP: KernelHeap = KernelHeap(IrqLock::new(LockRank::Heap, Heap::empty()));
 
 // SAFETY: `Heap` hands out non-overlapping blocks of the requested layout and
 // the lock serializes every call.

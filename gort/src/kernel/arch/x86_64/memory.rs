@@ -61,6 +61,7 @@ use runtime::sched::scavenge;
 
 use super::sync::IrqLock;
 use core::sync::atomic::{AtomicU64, Ordering};
+use runtime::sched::LockRank;
 
 pub const PAGE_SIZE: u64 = 4096;
 /// The kernel heap for runtime bookkeeping (not the future GC heap).
@@ -69,8 +70,8 @@ pub const HEAP_SIZE: u64 = 32 << 20;
 const GIB: u64 = 1 << 30;
 
 static PHYS_OFFSET: AtomicU64 = AtomicU64::new(0);
-static FRAMES: IrqLock<Option<FrameBitmap<'static>>> = IrqLock::new(None);
-static PAGE_TABLE: IrqLock<Option<OffsetPageTable<'static>>> = IrqLock::new(None);
+static FRAMES: IrqLock<Option<FrameBitmap<'static>>> = IrqLock::new(LockRank::Frames, None);
+static PAGE_TABLE: IrqLock<Option<OffsetPageTable<'static>>> = IrqLock::new(LockRank::PageTable, None);
 static SLOT_BASE: AtomicU64 = AtomicU64::new(0);
 static MMIO_NEXT: AtomicU64 = AtomicU64::new(0);
 static STACK_NEXT: AtomicU64 = AtomicU64::new(0);

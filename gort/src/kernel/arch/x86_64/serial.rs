@@ -13,12 +13,13 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use uart_16550::SerialPort;
 
 use super::sync::IrqLock;
+use runtime::sched::LockRank;
 
 const COM1: u16 = 0x3f8;
 
 // SAFETY: COM1 is the standard first serial port of the PC platform; QEMU's q35
 // machine provides it, and nothing else in the kernel drives these ports.
-static PORT: IrqLock<SerialPort> = IrqLock::new(unsafe { SerialPort::new(COM1) });
+static PORT: IrqLock<SerialPort> = IrqLock::new(LockRank::Console, unsafe { SerialPort::new(COM1) });
 
 /// Programs the UART (115200 8N1, FIFOs on). Call once on the boot CPU.
 pub fn init() {

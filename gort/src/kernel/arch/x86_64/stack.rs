@@ -113,6 +113,7 @@ use x86_64::VirtAddr;
 use super::memory::{self, PAGE_SIZE};
 use super::sync::IrqLock;
 use super::tlb;
+use runtime::sched::LockRank;
 
 /// A goroutine stack: `[guard, guard + 4096)` is the guard page, and the
 /// stack grows down from `top`.
@@ -169,7 +170,7 @@ impl Arena {
     }
 }
 
-static ARENA: IrqLock<Option<Arena>> = IrqLock::new(None);
+static ARENA: IrqLock<Option<Arena>> = IrqLock::new(LockRank::StackArena, None);
 static PAGES_GROWN: AtomicU64 = AtomicU64::new(0);
 static PAGES_RETURNED: AtomicU64 = AtomicU64::new(0);
 /// Top pages put back: the frame itself (release not done), or refilled.

@@ -14,6 +14,12 @@
 //! heap, stack arena), which exists before any M and is used by the fault
 //! path.
 //!
+//! Each has a [`LockRank`] in the runtime's one lock order (the machine's
+//! locks come after the scheduler's, the console last); debug builds check
+//! it per CPU as for the runtime's locks (`runtime::sched::lockrank`).
+//! `lockrank` needs the CPU's per-CPU area, which every CPU sets up before
+//! its first lock.
+//!
 //! ## Memory ordering
 //! Acquire on the successful compare-exchange pairs with the Release store in
 //! `Drop`, so everything written under the lock is visible to the next holder.
@@ -21,10 +27,13 @@ use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use runtime::sched::lockrank::{self, LockRank};
 use x86_64::instructions::interrupts;
 
 pub struct IrqLock<T> {
     locked: AtomicBool,
+    /// Where the lock stands in the runtime's lock order (debug builds check).
+    rank: LockRank,
     value: UnsafeCell<T>,
 }
 
@@ -39,14 +48,16 @@ pub struct IrqGuard<'a, T> {
 }
 
 impl<T> IrqLock<T> {
-    pub const fn new(value: T) -> Self {
-        IrqLock { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
+    /// A lock of `rank` in the runtime's lock order.
+    pub const fn new(rank: LockRank, value: T) -> Self {
+        IrqLock { locked: AtomicBool::new(false), rank, value: UnsafeCell::new(value) }
     }
 
     /// Disables interrupts and spins until the lock is ours.
     pub fn lock(&self) -> IrqGuard<'_, T> {
         let were_enabled = interrupts::are_enabled();
         interrupts::disable();
+        lockrank::acquire(self.rank);
         while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
             while self.locked.load(Ordering::Relaxed) {
                 core::hint::spin_loop();
@@ -61,6 +72,7 @@ impl<T> IrqLock<T> {
         interrupts::disable();
         for _ in 0..spins {
             if self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                lockrank::acquired_without_check(self.rank);
                 return Some(IrqGuard { lock: self, were_enabled });
             }
             core::hint::spin_loop();
@@ -95,6 +107,7 @@ impl<T> DerefMut for IrqGuard<'_, T> {
 impl<T> Drop for IrqGuard<'_, T> {
     fn drop(&mut self) {
         self.lock.locked.store(false, Ordering::Release);
+        lockrank::release(self.lock.rank);
         if self.were_enabled {
             interrupts::enable();
         }

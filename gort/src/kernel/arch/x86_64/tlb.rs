@@ -16,12 +16,16 @@
 //! - The caller has interrupts **enabled** and holds no `IrqLock`: a sender
 //!   waiting with interrupts off could deadlock against another CPU that is
 //!   itself waiting for this one (asserted).
-//! - The lock is a plain spinlock that leaves interrupts on while waiting, so
-//!   a CPU queued behind another sender still answers that sender's IPI.
+//! - The lock is a runtime [`GLock`]: it leaves interrupts on while waiting,
+//!   so a CPU queued behind another sender still answers that sender's IPI,
+//!   and, as every runtime lock, it pins its holder (`m.locks > 0`): a sender
+//!   is never preempted with the lock held, and its rank (`Shootdown`) is
+//!   checked against what the caller holds.
 //! - Release on `PENDING`'s decrement pairs with the sender's Acquire load:
 //!   when the sender sees 0, every flush has happened.
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use runtime::sched::{GLock, LockRank};
 use x86_64::instructions::tlb;
 use x86_64::VirtAddr;
 
@@ -32,7 +36,7 @@ pub const FLUSH_VECTOR: u8 = 0xf4;
 
 const FULL_FLUSH_PAGES: u64 = 32;
 
-static SHOOTDOWN: spin::Mutex<()> = spin::Mutex::new(());
+static SHOOTDOWN: GLock<()> = GLock::new(LockRank::Shootdown, ());
 static START: AtomicU64 = AtomicU64::new(0);
 static END: AtomicU64 = AtomicU64::new(0);
 static PENDING: AtomicUsize = AtomicUsize::new(0);

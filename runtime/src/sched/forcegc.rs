@@ -59,8 +59,9 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use super::g::{WaitReason, G};
 use super::lock::Lock;
 use super::lockrank::LockRank;
+use super::m::getg;
 use super::machine;
-use super::proc::{getg, go_global, gopark, goready_irq, mark_system_goroutine};
+use super::proc::{go_global, gopark, goready_irq, mark_system_goroutine};
 use crate::hook::Hook;
 
 /// Go's `forcegcperiod`: the longest time between collections.

@@ -45,7 +45,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsiz
 use super::lock::Lock;
 use super::lockrank::LockRank;
 use super::machine::{self, Context, Stack};
-use super::time::Timer;
+use super::timer::Timer;
 
 /// Why a goroutine is waiting (Go's `waitReason`, printed in dumps).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -38,9 +38,12 @@ use core::ptr;
 use core::sync::atomic::Ordering;
 
 use super::g::G;
+use super::m::{M, MS};
 use super::machine;
-use super::p::{PStatus, M, MS, P};
-use super::proc::{allp_get, checkdead, globrunqput, Sched, NMSPINNING, NPIDLE, RUNQSIZE, SCHED};
+use super::p::allp_get;
+use super::p::{PStatus, P};
+use super::proc::{checkdead, globrunqput};
+use super::schedt::{Sched, SCHED};
 use super::time;
 
 pub(crate) fn pidleput(sched: &mut Sched, pp: &'static P) {
@@ -48,7 +51,7 @@ pub(crate) fn pidleput(sched: &mut Sched, pp: &'static P) {
     pp.set_status(PStatus::Idle);
     pp.m.store(0, Ordering::Relaxed);
     sched.pidle |= 1 << pp.id;
-    NPIDLE.fetch_add(1, Ordering::AcqRel);
+    SCHED.npidle.fetch_add(1, Ordering::AcqRel);
 }
 
 pub(crate) fn pidleget(sched: &mut Sched) -> Option<&'static P> {
@@ -57,7 +60,7 @@ pub(crate) fn pidleget(sched: &mut Sched) -> Option<&'static P> {
     }
     let id = sched.pidle.trailing_zeros() as usize;
     sched.pidle &= !(1 << id);
-    NPIDLE.fetch_sub(1, Ordering::AcqRel);
+    SCHED.npidle.fetch_sub(1, Ordering::AcqRel);
     Some(allp_get(id))
 }
 
@@ -78,10 +81,10 @@ pub(crate) fn releasep(m: &'static M) -> &'static P {
 
 /// Go's `wakep`: if a P is idle and nobody is spinning, start a spinning M.
 pub fn wakep() {
-    if NPIDLE.load(Ordering::Acquire) == 0 || NMSPINNING.load(Ordering::Acquire) != 0 {
+    if SCHED.npidle.load(Ordering::Acquire) == 0 || SCHED.nmspinning.load(Ordering::Acquire) != 0 {
         return;
     }
-    if NMSPINNING.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+    if SCHED.nmspinning.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_err() {
         return;
     }
     startm(None, true);
@@ -95,7 +98,7 @@ pub(crate) fn startm(pp: Option<&'static P>, spinning: bool) {
         None => {
             drop(sched);
             if spinning {
-                NMSPINNING.fetch_sub(1, Ordering::AcqRel);
+                SCHED.nmspinning.fetch_sub(1, Ordering::AcqRel);
             }
             return;
         }
@@ -117,7 +120,7 @@ pub(crate) fn startm(pp: Option<&'static P>, spinning: bool) {
         }
         drop(sched);
         if spinning {
-            NMSPINNING.fetch_sub(1, Ordering::AcqRel);
+            SCHED.nmspinning.fetch_sub(1, Ordering::AcqRel);
         }
         return;
     };
@@ -195,7 +198,7 @@ pub(crate) fn park_m(m: &'static M) {
                     sched.midle &= !(1 << m.id);
                     drop(sched);
                     m.spinning.store(true, Ordering::Relaxed);
-                    NMSPINNING.fetch_add(1, Ordering::AcqRel);
+                    SCHED.nmspinning.fetch_add(1, Ordering::AcqRel);
                     acquirep(m, pp);
                     return;
                 }
@@ -211,7 +214,7 @@ pub(crate) fn park_m(m: &'static M) {
 /// Go's `resetspinning`.
 pub(crate) fn resetspinning(m: &'static M) {
     m.spinning.store(false, Ordering::Relaxed);
-    let before = NMSPINNING.fetch_sub(1, Ordering::AcqRel);
+    let before = SCHED.nmspinning.fetch_sub(1, Ordering::AcqRel);
     assert!(before > 0, "resetspinning: negative nmspinning");
     wakep();
 }
@@ -225,14 +228,15 @@ pub(crate) fn take_idle_p() -> Option<&'static P> {
 /// Go's `handoffp`: `pp`, released by an M that cannot use it, goes where
 /// it is needed (see the module essay). `pp` is held by no M.
 pub(crate) fn handoffp(pp: &'static P) {
-    if !pp.runq.is_empty() || RUNQSIZE.load(Ordering::Acquire) > 0 || pp.timer0_when.load(Ordering::Acquire) != 0 {
+    if !pp.runq.is_empty() || SCHED.runqsize.load(Ordering::Acquire) > 0 || pp.timer0_when.load(Ordering::Acquire) != 0
+    {
         startm(Some(pp), false);
         return;
     }
     // No local work: keep one M spinning if nobody spins or idles, so work
     // readied meanwhile is found (Go's check, to the letter).
-    if NMSPINNING.load(Ordering::Acquire) + NPIDLE.load(Ordering::Acquire) == 0
-        && NMSPINNING.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+    if SCHED.nmspinning.load(Ordering::Acquire) + SCHED.npidle.load(Ordering::Acquire) == 0
+        && SCHED.nmspinning.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_ok()
     {
         startm(Some(pp), true);
         return;

@@ -41,8 +41,8 @@ use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::lockrank::{self, LockRank};
+use super::m;
 use super::machine;
-use super::preempt;
 
 pub struct Lock<T, const IRQ: bool = true> {
     locked: AtomicBool,
@@ -188,7 +188,7 @@ impl<T, const IRQ: bool> Drop for LockGuard<'_, T, IRQ> {
             machine::irq_restore(self.irq);
         }
         if pending {
-            preempt::deferred();
+            m::deferred();
         }
     }
 }

@@ -77,9 +77,11 @@ use core::sync::atomic::Ordering;
 
 use super::g::{GStatus, G};
 use super::idle::{acquirep, handoffp, notewakeup, releasep, stopm};
+use super::m::getm;
+use super::m::{M, MS};
 use super::machine::{self, IrqOff};
-use super::p::{M, MS};
-use super::proc::{checkdead, getm, SCHED};
+use super::proc::checkdead;
+use super::schedt::SCHED;
 
 /// Go's `runtime.LockOSThread`: wires the calling goroutine to its M (this
 /// CPU) until as many [`unlock_os_thread`] calls. Calls nest.

@@ -257,7 +257,7 @@ fn this_m() -> Option<&'static HeldLocks> {
     if super::mock::is_outsider() {
         return None;
     }
-    Some(&super::proc::getm().held)
+    Some(&super::m::getm().held)
 }
 
 /// Before spinning for a lock of `rank`: dies if taking it breaks the order,

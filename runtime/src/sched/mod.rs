@@ -1,21 +1,36 @@
 //! Goroutines on every core: Go's G/M/P scheduler, portable.
 //!
-//! | file | Go | what |
-//! |------|----|------|
-//! | [`machine`] | (the OS) | the interface to the CPU: switch, stacks, IPIs, halt, timer |
-//! | [`lock`] | `lock_futex.go` | the runtime spinlock (interrupts off, `m.locks`) |
-//! | [`g`] | `runtime2.go` | G, its states and transitions, `allg`, G queues |
-//! | [`p`] | `runtime2.go` | P and M |
-//! | [`proc`] | `proc.go` | schedule, find_runnable, steal, park/ready |
-//! | [`idle`] | `proc.go` | idle Ps and Ms: startm, wakep, stopm, handoffp |
-//! | [`lockosthread`] | `proc.go` | `lock_os_thread`: a goroutine wired to its M |
-//! | [`time`] | `time.go` | per-P timer heaps, `sleep` |
-//! | [`preempt`] | `preempt.go` | asynchronous preemption from the timer interrupt |
-//! | [`stw`] | `proc.go` | stop/start the world, `gomaxprocs(n)` at run time |
-//! | [`syscall`] | `proc.go` | blocking calls; a lasting one's P goes to a spare core |
-//! | [`forcegc`] | `proc.go` | sysmon's forced GC: a helper goroutine readied every 2 minutes |
-//! | [`scavenge`] | `stack.go`, `debug.FreeOSMemory` | parked goroutines' stack pages given back |
-//! | [`sudog`] | `runtime2.go`, `chan.go` | a goroutine waiting on a channel or semaphore; wait queues |
+//! ## Two layers
+//! The bottom layer is the scheduler's data and the mechanisms on it; it
+//! never imports the scheduler loop or anything above it, so each of its
+//! files can be read (and changed) knowing only the files below it. The top
+//! layer is the scheduler itself, and may use anything. `tests.rs`'s
+//! `the_bottom_layer_never_imports_the_scheduler` checks the rule on the
+//! sources.
+//!
+//! | layer | file | Go | what |
+//! |-------|------|----|------|
+//! | bottom | [`machine`] | (the OS) | the interface to the CPU: switch, stacks, IPIs, halt, timer |
+//! | bottom | [`lock`] | `lock_futex.go` | the runtime spinlock (interrupts off, `m.locks`) |
+//! | bottom | [`lockrank`] | `lockrank.go` | the lock order, checked per M in debug builds |
+//! | bottom | [`g`] | `runtime2.go` | G, its states and transitions, `allg`, G queues |
+//! | bottom | [`p`] | `runtime2.go` | P, `allp` |
+//! | bottom | [`m`] | `runtime2.go`, `proc.go` | M, `getm`/`getg`, `acquirem` ([`PreemptOff`]), `mcall`, deferred preemption |
+//! | bottom | [`schedt`] | `runtime2.go` | the global scheduler state (`schedt`) and its lock |
+//! | bottom | [`timer`] | `time.go` | the timer a P's heap holds |
+//! | bottom | [`sudog`] | `runtime2.go`, `chan.go` | a goroutine waiting on a channel or semaphore; wait queues |
+//! | top | [`proc`] | `proc.go` | schedule, find_runnable, steal, park/ready |
+//! | top | [`idle`] | `proc.go` | idle Ps and Ms: startm, wakep, stopm, handoffp |
+//! | top | [`lockosthread`] | `proc.go` | `lock_os_thread`: a goroutine wired to its M |
+//! | top | [`time`] | `time.go` | per-P timer heaps, `sleep` |
+//! | top | [`preempt`] | `preempt.go` | asynchronous preemption from the timer interrupt |
+//! | top | [`stw`] | `proc.go` | stop/start the world, `gomaxprocs(n)` at run time |
+//! | top | [`syscall`] | `proc.go` | blocking calls; a lasting one's P goes to a spare core |
+//! | top | [`forcegc`] | `proc.go` | sysmon's forced GC: a helper goroutine readied every 2 minutes |
+//! | top | [`scavenge`] | `stack.go`, `debug.FreeOSMemory` | parked goroutines' stack pages given back |
+//!
+//! The run queue ([`crate::runq`]) and the timer heap ([`crate::timers`])
+//! are below both: plain data structures, model-checked and host-tested.
 //!
 //! The kernel calls [`init`] and [`start_main`] on the boot CPU and [`mstart`]
 //! on every other CPU; from then on every CPU is an M looking for a P and a G.
@@ -32,7 +47,7 @@
 //! ## Hooks for what comes next
 //! - netpoll: [`set_netpoll_hook`] installs a non-blocking poll that
 //!   `find_runnable` calls before stealing (Go's `netpoll(0)`), and
-//!   [`proc::NEXTERNAL_WAITERS`] tells `checkdead` that an interrupt may still
+//!   `SCHED.nexternal_waiters` ([`schedt`]) tells `checkdead` that an interrupt may still
 //!   wake someone.
 //! - the GC: [`set_forcegc_hook`] is what sysmon's two-minute trigger runs
 //!   (see [`forcegc`]), [`gc_done`] restarts that clock; [`g::for_each_g`] enumerates every G with its stack bounds and,
@@ -43,15 +58,18 @@ pub mod idle;
 pub mod lock;
 pub mod lockosthread;
 pub mod lockrank;
+pub mod m;
 pub mod machine;
 pub mod p;
 pub mod preempt;
 pub mod proc;
 pub mod scavenge;
+pub mod schedt;
 pub mod stw;
 pub mod sudog;
 pub mod syscall;
 pub mod time;
+pub mod timer;
 
 #[cfg(test)]
 pub(crate) mod mock;
@@ -68,9 +86,9 @@ pub use idle::wakep;
 pub use lock::{GLock, Lock};
 pub use lockosthread::{lock_os_thread, locked_os_thread, unlock_os_thread};
 pub use lockrank::LockRank;
-pub use preempt::PreemptOff;
+pub use m::{getg, PreemptOff};
 pub use proc::{
-    getg, go, goexit, gomaxprocs_now, gopark, goready, goready_irq, gosched, init, mstart, num_goroutine, start_main,
+    go, goexit, gomaxprocs_now, gopark, goready, goready_irq, gosched, init, mstart, num_goroutine, start_main,
 };
 pub use scavenge::{free_os_memory, pressure_releases, release_parked_stacks};
 pub use stw::{gomaxprocs, start_the_world, stop_the_world};

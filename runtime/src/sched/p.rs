@@ -1,4 +1,4 @@
-//! P and M: the processor a goroutine needs, and the CPU that runs it.
+//! P: the processor a goroutine needs (the CPU that runs it, the M, is `m.rs`).
 //!
 //! ## P (Go's `p`, runtime2.go)
 //! GOMAXPROCS Ps exist; an M runs goroutines only while it holds one. A P owns
@@ -14,21 +14,14 @@
 //! (its M is in a blocking call; sysmon may take it), `GcStop` (parked for a
 //! stop-the-world), `Dead` (beyond GOMAXPROCS).
 //!
-//! ## M (Go's `m`)
-//! Here an M *is* a CPU: one per core, fixed, never created or destroyed (Go
-//! makes OS threads on demand; a CPU cannot be made). `g0` is the context of
-//! the scheduler loop on the CPU's own boot stack. Most fields are touched only
-//! by the CPU itself with interrupts off (which pins it); those that other CPUs
-//! write (`nextp`, `wakeup`) are the hand-off protocol of `startm`/`stopm`.
-use core::cell::UnsafeCell;
+use alloc::boxed::Box;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
-use super::g::{GQueue, G};
+use super::g::GQueue;
 use super::lock::Lock;
-use super::lockrank::{HeldLocks, LockRank};
-use super::machine::{self, Context};
-use super::time::TimerRef;
+use super::lockrank::LockRank;
+use super::timer::TimerRef;
 use crate::runq::RunQueue;
 use crate::timers::TimerHeap;
 
@@ -125,126 +118,6 @@ impl P {
     }
 }
 
-/// What a goroutine asks its M's g0 to do after switching to it (Go's `mcall` argument).
-pub(crate) enum Action {
-    None,
-    /// `gopark`: become Waiting(reason), then call the unlock function; if it
-    /// returns false, run the G again at once.
-    Park(super::g::WaitReason, *mut (dyn FnMut(&'static G) -> bool + 'static)),
-    /// `gosched`: to the global queue.
-    Gosched,
-    /// Asynchronous preemption: like `Gosched`, counted.
-    Preempt,
-    /// `goyield`: to the tail of this P's local queue.
-    Yield,
-    /// `goexit`: the G is dead.
-    Exit,
-    /// `exitsyscall` found no P: queue the G, stop the M.
-    ExitSyscall,
-}
-
-pub struct M {
-    pub id: usize,
-    /// The scheduler loop's context while a goroutine runs on this CPU.
-    pub(crate) g0: UnsafeCell<Context>,
-    /// The goroutine running here (null while g0 runs).
-    pub(crate) curg: AtomicPtr<G>,
-    /// The P held (null: none).
-    pub(crate) p: AtomicPtr<P>,
-    /// A P handed over by `startm`, taken when the M wakes.
-    pub(crate) nextp: AtomicPtr<P>,
-    /// The P left behind by a blocking call (Go's `m.oldp`).
-    pub(crate) oldp: AtomicPtr<P>,
-    /// Looking for work without having found any (Go's `m.spinning`).
-    pub(crate) spinning: AtomicBool,
-    /// Go's `m.park` note: set by the waker, consumed by `stopm`.
-    pub(crate) wakeup: AtomicBool,
-    pub(crate) action: UnsafeCell<Action>,
-    /// xorshift state for random steal order.
-    pub(crate) rand: AtomicU64,
-    /// Entered the scheduler (`mstart`).
-    pub(crate) started: AtomicBool,
-    /// Deadline the one-shot timer is armed for (0: disarmed).
-    pub(crate) armed: AtomicU64,
-    /// The goroutine wired to this M by `lock_os_thread` (Go's `m.lockedg`;
-    /// null: none). Written only by that goroutine on this CPU.
-    pub(crate) lockedg: AtomicPtr<G>,
-    /// The lock ranks this M holds (debug builds: see `lockrank`).
-    pub(crate) held: HeldLocks,
-}
-
-// SAFETY: `g0` and `action` are touched only by the M's own CPU with
-// interrupts off; everything else is atomic.
-unsafe impl Sync for M {}
-
-impl M {
-    const fn new(id: usize) -> M {
-        M {
-            id,
-            g0: UnsafeCell::new(Context { sp: 0 }),
-            curg: AtomicPtr::new(ptr::null_mut()),
-            p: AtomicPtr::new(ptr::null_mut()),
-            nextp: AtomicPtr::new(ptr::null_mut()),
-            oldp: AtomicPtr::new(ptr::null_mut()),
-            spinning: AtomicBool::new(false),
-            wakeup: AtomicBool::new(false),
-            action: UnsafeCell::new(Action::None),
-            rand: AtomicU64::new(0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1)),
-            started: AtomicBool::new(false),
-            armed: AtomicU64::new(0),
-            lockedg: AtomicPtr::new(ptr::null_mut()),
-            held: HeldLocks::new(),
-        }
-    }
-
-    /// Go's `m.locks`: runtime locks held plus preemption-disable nesting.
-    /// It lives with the CPU in the machine layer ([`machine::mlocks`]), so
-    /// it is only this CPU's to read: call on the calling CPU's own M.
-    pub(crate) fn locks(&self) -> u32 {
-        machine::mlocks()
-    }
-
-    /// The P held; a fatal error if none (callers are on the scheduling path).
-    pub(crate) fn p(&self) -> &'static P {
-        let p = self.p.load(Ordering::Relaxed);
-        assert!(!p.is_null(), "M {} has no P", self.id);
-        // SAFETY: Ps are leaked, never freed.
-        unsafe { &*p }
-    }
-
-    pub(crate) fn curg(&self) -> Option<&'static G> {
-        let g = self.curg.load(Ordering::Relaxed);
-        // SAFETY: Gs are never freed.
-        (!g.is_null()).then(|| unsafe { &*g })
-    }
-
-    /// The goroutine locked to this M, if any.
-    pub(crate) fn lockedg(&self) -> Option<&'static G> {
-        let g = self.lockedg.load(Ordering::Acquire);
-        // SAFETY: Gs are never freed.
-        (!g.is_null()).then(|| unsafe { &*g })
-    }
-
-    pub(crate) fn fastrand(&self) -> u32 {
-        let mut x = self.rand.load(Ordering::Relaxed);
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.rand.store(x, Ordering::Relaxed);
-        (x >> 32) as u32
-    }
-}
-
-pub(crate) static MS: [M; MAX_M] = {
-    let mut ms = [const { M::new(0) }; MAX_M];
-    let mut i = 0;
-    while i < MAX_M {
-        ms[i] = M::new(i);
-        i += 1;
-    }
-    ms
-};
-
 /// Every P ever made, by id (Go's `allp`); entries past GOMAXPROCS are Dead.
 pub(crate) static ALLP: [AtomicPtr<P>; MAX_P] = [const { AtomicPtr::new(ptr::null_mut()) }; MAX_P];
 
@@ -253,4 +126,18 @@ pub fn allp(id: usize) -> Option<&'static P> {
     let p = ALLP.get(id)?.load(Ordering::Acquire);
     // SAFETY: Ps are leaked, never freed.
     (!p.is_null()).then(|| unsafe { &*p })
+}
+
+pub(crate) fn allp_get(id: usize) -> &'static P {
+    super::p::allp(id).expect("P not allocated")
+}
+
+/// P `id`, allocating it on first use (Ps are never freed).
+pub(crate) fn allp_alloc(id: usize) -> &'static P {
+    if let Some(pp) = super::p::allp(id) {
+        return pp;
+    }
+    let pp: &'static P = Box::leak(Box::new(P::new(id)));
+    ALLP[id].store(pp as *const P as *mut P, Ordering::Release);
+    pp
 }

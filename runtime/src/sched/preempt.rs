@@ -35,9 +35,11 @@
 //! switches with interrupts off.
 use core::sync::atomic::Ordering;
 
-use super::machine::{self, IrqOff};
-use super::p::{Action, M, P};
-use super::proc::{self, getm, SLICE_NS};
+use super::m::getm;
+use super::m::{Action, M};
+use super::machine::{self};
+use super::p::P;
+use super::schedt::SCHED;
 use super::time;
 
 /// Arms `m`'s one-shot timer for `deadline` (0 disarms), skipping the
@@ -50,7 +52,7 @@ pub(crate) fn arm(m: &'static M, deadline: u64) {
 
 /// The deadline a running goroutine's CPU needs: slice end or P timer.
 fn next_deadline(pp: &'static P) -> u64 {
-    let end = pp.schedwhen.load(Ordering::Relaxed) + SLICE_NS.load(Ordering::Relaxed);
+    let end = pp.schedwhen.load(Ordering::Relaxed) + SCHED.slice_ns.load(Ordering::Relaxed);
     match pp.timer0_when.load(Ordering::Acquire) {
         0 => end,
         t => t.min(end),
@@ -85,7 +87,7 @@ pub fn on_timer() -> bool {
         super::idle::wakep();
     }
     let slice_over =
-        now >= pp.schedwhen.load(Ordering::Relaxed) + SLICE_NS.load(Ordering::Relaxed) || super::stw::gcwaiting();
+        now >= pp.schedwhen.load(Ordering::Relaxed) + SCHED.slice_ns.load(Ordering::Relaxed) || super::stw::gcwaiting();
     let when = pp.timer0_when.load(Ordering::Acquire);
     let timers_due = when != 0 && when <= now;
     if !slice_over && !timers_due {
@@ -94,7 +96,7 @@ pub fn on_timer() -> bool {
     }
     if m.locks() > 0 {
         machine::request_preempt();
-        arm(m, now + SLICE_NS.load(Ordering::Relaxed));
+        arm(m, now + SCHED.slice_ns.load(Ordering::Relaxed));
         return false;
     }
     // Whoever runs next on this P gets a fresh slice, even if it inherits
@@ -126,44 +128,6 @@ pub fn preempt_park(frame: usize) {
     let Some(gp) = m.curg() else { return };
     gp.trap.store(frame, Ordering::Release);
     m.p().stats.preemptions.fetch_add(1, Ordering::Relaxed);
-    proc::mcall(Action::Preempt);
+    super::m::mcall(Action::Preempt);
     gp.trap.store(0, Ordering::Release);
-}
-
-/// A preemption that was refused because of `m.locks` happens now (called
-/// when the last lock is released with a request pending). Not inside an
-/// interrupts-off section: the request then stays for the next release or
-/// the next timer interrupt.
-pub(crate) fn deferred() {
-    {
-        let irq = IrqOff::new();
-        let m = getm();
-        if !irq.was_enabled() || m.locks() != 0 || !machine::take_preempt_request() || m.curg().is_none() {
-            return;
-        }
-    }
-    proc::mcall(Action::Preempt);
-}
-
-/// Disables preemption of the calling goroutine while alive (Go's
-/// `acquirem`/`releasem` pair as a guard): it stays on its CPU, M and P.
-/// Interrupts stay on.
-pub struct PreemptOff(());
-
-impl PreemptOff {
-    #[allow(clippy::new_without_default)]
-    #[inline]
-    pub fn new() -> PreemptOff {
-        machine::acquirem();
-        PreemptOff(())
-    }
-}
-
-impl Drop for PreemptOff {
-    #[inline]
-    fn drop(&mut self) {
-        if machine::releasem() {
-            deferred();
-        }
-    }
 }

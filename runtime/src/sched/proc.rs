@@ -68,77 +68,27 @@
 //!   built with `panic = abort`); returning from the function is the normal exit.
 use alloc::boxed::Box;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::Ordering;
 
-use super::g::{GQueue, GStatus, WaitReason, G};
+use super::g::{GStatus, WaitReason, G};
 use super::idle::{acquirep, pidleget, pidleput, releasep, resetspinning, stopm, wakep};
-use super::lock::Lock;
 use super::lockosthread::{lockedm, startlockedm, stoplockedm, unwire_on_exit};
-use super::lockrank::LockRank;
+use super::m::{getm, mcall, Action, PreemptOff, M, MS};
 use super::machine::{self, IrqOff};
-use super::p::{Action, PStatus, ALLP, M, MAX_P, MS, P, RUNQ_SIZE};
-use super::preempt::PreemptOff;
+use super::p::{allp_alloc, allp_get, PStatus, MAX_P, P, RUNQ_SIZE};
+use super::schedt::{Sched, SCHED};
 use super::time;
-
-/// Global scheduler state under `SCHED` (Go's `sched`).
-pub(crate) struct Sched {
-    /// The global run queue.
-    pub(crate) runq: GQueue,
-    /// Idle Ps, by id.
-    pub(crate) pidle: u64,
-    /// Idle (halted) Ms, by CPU.
-    pub(crate) midle: u64,
-    /// Ms stopped in `stoplockedm`, waiting for their locked goroutine (Go's
-    /// `nmidlelocked`; idle for `checkdead`). May dip below zero for a moment:
-    /// `startlockedm` can count the M out before it has counted itself in.
-    pub(crate) nmidlelocked: i32,
-    /// Dead Gs beyond the per-P free lists.
-    gfree: GQueue,
-}
-
-pub(crate) static SCHED: Lock<Sched> = Lock::new(
-    LockRank::Sched,
-    Sched { runq: GQueue::new(), pidle: 0, midle: 0, nmidlelocked: 0, gfree: GQueue::new() },
-);
-/// `SCHED.runq.len()`, readable without the lock.
-pub(crate) static RUNQSIZE: AtomicUsize = AtomicUsize::new(0);
-pub(crate) static NPIDLE: AtomicU32 = AtomicU32::new(0);
-pub(crate) static NMSPINNING: AtomicU32 = AtomicU32::new(0);
-/// Live goroutines (Go's `gcount`).
-static NGOROUTINE: AtomicI64 = AtomicI64::new(0);
-pub(crate) static GOMAXPROCS: AtomicUsize = AtomicUsize::new(1);
-/// Ms that entered the scheduler.
-static MCOUNT: AtomicU32 = AtomicU32::new(0);
-static MAIN_STARTED: AtomicBool = AtomicBool::new(false);
-/// Goroutines in blocking calls (`checkdead` must not call them deadlocked).
-pub(crate) static NSYSCALL: AtomicI64 = AtomicI64::new(0);
-/// Gs waiting for something only an interrupt can provide (netpoll, console).
-pub static NEXTERNAL_WAITERS: AtomicI64 = AtomicI64::new(0);
-/// Time slice in nanoseconds.
-pub(crate) static SLICE_NS: AtomicU64 = AtomicU64::new(10_000_000);
-
-/// This CPU's M. Call with interrupts off (or accept that the answer may be stale).
-#[inline]
-pub(crate) fn getm() -> &'static M {
-    &MS[machine::cpu()]
-}
-
-/// The running goroutine, or None on a scheduler stack (Go's `getg().m.curg`).
-pub fn getg() -> Option<&'static G> {
-    let _p = PreemptOff::new();
-    getm().curg()
-}
 
 /// Sets up GOMAXPROCS Ps and the time slice; P0 goes to the calling CPU's M.
 /// Once, on the boot CPU, before any `mstart`.
 pub fn init(procs: usize, slice_ns: u64) {
     let procs = procs.clamp(1, MAX_P);
-    SLICE_NS.store(slice_ns.max(1000), Ordering::Relaxed);
+    SCHED.slice_ns.store(slice_ns.max(1000), Ordering::Relaxed);
     let _irq = IrqOff::new();
     for id in 0..procs {
         allp_alloc(id);
     }
-    GOMAXPROCS.store(procs, Ordering::Release);
+    SCHED.gomaxprocs.store(procs, Ordering::Release);
     let m = getm();
     let mut sched = SCHED.lock();
     for id in 1..procs {
@@ -146,20 +96,6 @@ pub fn init(procs: usize, slice_ns: u64) {
     }
     drop(sched);
     acquirep(m, allp_get(0));
-}
-
-pub(crate) fn allp_get(id: usize) -> &'static P {
-    super::p::allp(id).expect("P not allocated")
-}
-
-/// P `id`, allocating it on first use (Ps are never freed).
-pub(crate) fn allp_alloc(id: usize) -> &'static P {
-    if let Some(pp) = super::p::allp(id) {
-        return pp;
-    }
-    let pp: &'static P = Box::leak(Box::new(P::new(id)));
-    ALLP[id].store(pp as *const P as *mut P, Ordering::Release);
-    pp
 }
 
 /// Moves a dying P's dead Gs to the global free list. World stopped.
@@ -174,7 +110,7 @@ pub(crate) fn gfree_to_global(sched: &mut Sched, pp: &'static P) {
 /// (Go's `runtime.main` + `mstart` on M0). Call after [`init`].
 pub fn start_main(main: impl FnOnce() + Send + 'static) -> ! {
     go(main);
-    MAIN_STARTED.store(true, Ordering::Release);
+    SCHED.main_started.store(true, Ordering::Release);
     mstart()
 }
 
@@ -183,7 +119,7 @@ pub fn mstart() -> ! {
     machine::irq_disable();
     let m = getm();
     m.started.store(true, Ordering::Release);
-    MCOUNT.fetch_add(1, Ordering::AcqRel);
+    SCHED.mcount.fetch_add(1, Ordering::AcqRel);
     machine::irq_restore(true);
     if m.p.load(Ordering::Relaxed).is_null() {
         stopm(m);
@@ -314,7 +250,7 @@ pub fn goexit() -> ! {
 fn gdestroy(m: &'static M, gp: &'static G) {
     gp.cas_status(GStatus::Running, GStatus::Dead);
     unwire_on_exit(m, gp);
-    NGOROUTINE.fetch_sub(1, Ordering::AcqRel);
+    SCHED.ngoroutine.fetch_sub(1, Ordering::AcqRel);
     // SAFETY: the G is Dead; nothing runs on its stack.
     unsafe { (*gp.ctx.get()).sp = 0 };
     if let Some(stack) = gp.stack_bounds() {
@@ -322,21 +258,6 @@ fn gdestroy(m: &'static M, gp: &'static G) {
     }
     let _irq = IrqOff::new();
     gfput(m.p(), gp);
-}
-
-/// Switches to g0 with `action` (Go's `mcall`). Returns when the G runs again.
-/// Returns the interrupt state from before the call, which it restored.
-pub(crate) fn mcall(action: Action) -> bool {
-    let irq = machine::irq_disable();
-    let m = getm();
-    let Some(gp) = m.curg() else { machine::throw(format_args!("mcall on the scheduler stack")) };
-    // SAFETY: interrupts are off; only this CPU touches its action.
-    unsafe { *m.action.get() = action };
-    // SAFETY: interrupts off; g0 is suspended in `execute` on this CPU and
-    // gp's context slot is written here and read only by whoever resumes it.
-    unsafe { machine::switch(gp.ctx.get(), m.g0.get()) };
-    machine::irq_restore(irq);
-    irq
 }
 
 /// Go's `gopark`: blocks the calling goroutine. On the scheduler stack, with
@@ -427,8 +348,8 @@ pub fn sync_can_spin(iter: u32) -> bool {
     if iter >= 4 || machine::ncpu() <= 1 {
         return false;
     }
-    let procs = GOMAXPROCS.load(Ordering::Relaxed) as u32;
-    if procs <= NPIDLE.load(Ordering::Relaxed) + NMSPINNING.load(Ordering::Relaxed) + 1 {
+    let procs = SCHED.gomaxprocs.load(Ordering::Relaxed) as u32;
+    if procs <= SCHED.npidle.load(Ordering::Relaxed) + SCHED.nmspinning.load(Ordering::Relaxed) + 1 {
         return false;
     }
     let _p = PreemptOff::new();
@@ -473,9 +394,9 @@ pub fn go(f: impl FnOnce() + Send + 'static) -> u64 {
         (*gp.ctx.get()).sp = 0;
     }
     gp.cas_status(gp.status(), GStatus::Runnable);
-    NGOROUTINE.fetch_add(1, Ordering::AcqRel);
+    SCHED.ngoroutine.fetch_add(1, Ordering::AcqRel);
     runqput(pp, gp, true);
-    if MAIN_STARTED.load(Ordering::Acquire) {
+    if SCHED.main_started.load(Ordering::Acquire) {
         wakep();
     }
     goid
@@ -491,7 +412,7 @@ pub fn go_global(f: impl FnOnce() + Send + 'static) -> u64 {
     // SAFETY: the G is new: no one else references it.
     unsafe { *gp.entry.get() = Some(entry) };
     gp.cas_status(GStatus::Idle, GStatus::Runnable);
-    NGOROUTINE.fetch_add(1, Ordering::AcqRel);
+    SCHED.ngoroutine.fetch_add(1, Ordering::AcqRel);
     let mut sched = SCHED.lock();
     globrunqput(&mut sched, gp);
     drop(sched);
@@ -501,12 +422,12 @@ pub fn go_global(f: impl FnOnce() + Send + 'static) -> u64 {
 
 /// Live goroutines (Go's `runtime.NumGoroutine`).
 pub fn num_goroutine() -> usize {
-    NGOROUTINE.load(Ordering::Acquire).max(0) as usize
+    SCHED.ngoroutine.load(Ordering::Acquire).max(0) as usize
 }
 
 /// Current GOMAXPROCS.
 pub fn gomaxprocs_now() -> usize {
-    GOMAXPROCS.load(Ordering::Acquire)
+    SCHED.gomaxprocs.load(Ordering::Acquire)
 }
 
 /// Go's `runqput`. Interrupts off, `pp` held by this M.
@@ -525,7 +446,7 @@ pub(crate) fn runqput(pp: &'static P, gp: &'static G, next: bool) {
 /// Go's `globrunqput`.
 pub(crate) fn globrunqput(sched: &mut Sched, gp: &'static G) {
     sched.runq.push_back(gp);
-    RUNQSIZE.store(sched.runq.len(), Ordering::Release);
+    SCHED.runqsize.store(sched.runq.len(), Ordering::Release);
 }
 
 /// Go's `globrunqget`: takes a share of the global queue (at most `max` if
@@ -535,7 +456,7 @@ fn globrunqget(sched: &mut Sched, pp: &'static P, max: usize) -> Option<&'static
     if size == 0 {
         return None;
     }
-    let procs = GOMAXPROCS.load(Ordering::Relaxed).max(1);
+    let procs = SCHED.gomaxprocs.load(Ordering::Relaxed).max(1);
     let mut n = (size / procs + 1).min(size).min(RUNQ_SIZE / 2);
     if max > 0 {
         n = n.min(max);
@@ -545,7 +466,7 @@ fn globrunqget(sched: &mut Sched, pp: &'static P, max: usize) -> Option<&'static
         let Some(g) = sched.runq.pop_front() else { break };
         runqput(pp, g, false);
     }
-    RUNQSIZE.store(sched.runq.len(), Ordering::Release);
+    SCHED.runqsize.store(sched.runq.len(), Ordering::Release);
     first
 }
 
@@ -560,10 +481,10 @@ fn find_runnable(m: &'static M) -> (&'static G, bool) {
         let pp = m.p();
         let now = machine::nanotime();
         time::check_timers(pp, now);
-        if NPIDLE.load(Ordering::Relaxed) > 0 {
+        if SCHED.npidle.load(Ordering::Relaxed) > 0 {
             time::check_idle_timers(now);
         }
-        if pp.schedtick.load(Ordering::Relaxed).is_multiple_of(61) && RUNQSIZE.load(Ordering::Acquire) > 0 {
+        if pp.schedtick.load(Ordering::Relaxed).is_multiple_of(61) && SCHED.runqsize.load(Ordering::Acquire) > 0 {
             let mut sched = SCHED.lock();
             if let Some(g) = globrunqget(&mut sched, pp, 1) {
                 return (g, false);
@@ -576,7 +497,7 @@ fn find_runnable(m: &'static M) -> (&'static G, bool) {
                 return (unsafe { &*(g as *const G) }, inherit);
             }
         }
-        if RUNQSIZE.load(Ordering::Acquire) > 0 {
+        if SCHED.runqsize.load(Ordering::Acquire) > 0 {
             let mut sched = SCHED.lock();
             if let Some(g) = globrunqget(&mut sched, pp, 0) {
                 return (g, false);
@@ -585,12 +506,14 @@ fn find_runnable(m: &'static M) -> (&'static G, bool) {
         if let Some(g) = super::netpoll_hook() {
             return (g, false);
         }
-        let procs = GOMAXPROCS.load(Ordering::Acquire) as u32;
+        let procs = SCHED.gomaxprocs.load(Ordering::Acquire) as u32;
         let spinning = m.spinning.load(Ordering::Relaxed);
-        if spinning || 2 * NMSPINNING.load(Ordering::Acquire) < procs.saturating_sub(NPIDLE.load(Ordering::Acquire)) {
+        if spinning
+            || 2 * SCHED.nmspinning.load(Ordering::Acquire) < procs.saturating_sub(SCHED.npidle.load(Ordering::Acquire))
+        {
             if !spinning {
                 m.spinning.store(true, Ordering::Relaxed);
-                NMSPINNING.fetch_add(1, Ordering::AcqRel);
+                SCHED.nmspinning.fetch_add(1, Ordering::AcqRel);
             }
             match steal_work(m, pp, now) {
                 Steal::Got(g, inherit) => return (g, inherit),
@@ -611,7 +534,7 @@ fn find_runnable(m: &'static M) -> (&'static G, bool) {
             pidleput(&mut sched, pp);
         }
         if m.spinning.swap(false, Ordering::Relaxed) {
-            NMSPINNING.fetch_sub(1, Ordering::AcqRel);
+            SCHED.nmspinning.fetch_sub(1, Ordering::AcqRel);
             // Go's delicate re-check: work readied after our last look but
             // before our spinning count dropped saw a spinner and woke nobody.
             if any_runq_nonempty() {
@@ -620,7 +543,7 @@ fn find_runnable(m: &'static M) -> (&'static G, bool) {
                     drop(sched);
                     acquirep(m, pp);
                     m.spinning.store(true, Ordering::Relaxed);
-                    NMSPINNING.fetch_add(1, Ordering::AcqRel);
+                    SCHED.nmspinning.fetch_add(1, Ordering::AcqRel);
                     continue 'top;
                 }
             }
@@ -630,10 +553,10 @@ fn find_runnable(m: &'static M) -> (&'static G, bool) {
 }
 
 fn any_runq_nonempty() -> bool {
-    if RUNQSIZE.load(Ordering::Acquire) > 0 {
+    if SCHED.runqsize.load(Ordering::Acquire) > 0 {
         return true;
     }
-    (0..GOMAXPROCS.load(Ordering::Acquire)).any(|id| !allp_get(id).runq.is_empty())
+    (0..SCHED.gomaxprocs.load(Ordering::Acquire)).any(|id| !allp_get(id).runq.is_empty())
 }
 
 enum Steal {
@@ -644,7 +567,7 @@ enum Steal {
 
 /// Go's `stealWork`: four rounds over the Ps from a random start.
 fn steal_work(m: &'static M, pp: &'static P, now: u64) -> Steal {
-    let procs = GOMAXPROCS.load(Ordering::Acquire);
+    let procs = SCHED.gomaxprocs.load(Ordering::Acquire);
     for round in 0..4 {
         let last = round == 3;
         let start = m.fastrand() as usize % procs;
@@ -733,14 +656,14 @@ fn gfget(pp: &'static P) -> Option<&'static G> {
 /// blocking call, no timer pending and nothing an interrupt could wake, the
 /// program can never make progress. `SCHED` held.
 pub(crate) fn checkdead(sched: &Sched) {
-    let mcount = MCOUNT.load(Ordering::Acquire);
+    let mcount = SCHED.mcount.load(Ordering::Acquire);
     let idle = sched.midle.count_ones() as i32 + sched.nmidlelocked;
     if idle < mcount as i32 || mcount < machine::ncpu() as u32 {
         return;
     }
-    if NGOROUTINE.load(Ordering::Acquire) <= 0
-        || NSYSCALL.load(Ordering::Acquire) > 0
-        || NEXTERNAL_WAITERS.load(Ordering::Acquire) > 0
+    if SCHED.ngoroutine.load(Ordering::Acquire) <= 0
+        || SCHED.nsyscall.load(Ordering::Acquire) > 0
+        || SCHED.nexternal_waiters.load(Ordering::Acquire) > 0
         || !sched.runq.is_empty()
         || time::any_timers()
     {
@@ -757,13 +680,13 @@ pub(crate) fn checkdead(sched: &Sched) {
 /// Takes the calling goroutine out of `num_goroutine` (Go's system
 /// goroutines: the schedtrace printer is one).
 pub fn mark_system_goroutine() {
-    NGOROUTINE.fetch_sub(1, Ordering::AcqRel);
+    SCHED.ngoroutine.fetch_sub(1, Ordering::AcqRel);
 }
 
 /// Go's `schedtrace` line (`GODEBUG=schedtrace=MS`), plus a second line of
 /// per-P counters: goroutines run, stolen, preempted.
 pub fn write_schedtrace(out: &mut dyn core::fmt::Write, now_ms: u64) -> core::fmt::Result {
-    let procs = GOMAXPROCS.load(Ordering::Acquire);
+    let procs = SCHED.gomaxprocs.load(Ordering::Acquire);
     let (midle, runq) = {
         let sched = SCHED.lock();
         (sched.midle.count_ones(), sched.runq.len())
@@ -771,9 +694,9 @@ pub fn write_schedtrace(out: &mut dyn core::fmt::Write, now_ms: u64) -> core::fm
     write!(
         out,
         "SCHED {now_ms}ms: gomaxprocs={procs} idleprocs={} threads={} spinningthreads={} idlethreads={midle} runqueue={runq} [",
-        NPIDLE.load(Ordering::Acquire),
-        MCOUNT.load(Ordering::Acquire),
-        NMSPINNING.load(Ordering::Acquire),
+        SCHED.npidle.load(Ordering::Acquire),
+        SCHED.mcount.load(Ordering::Acquire),
+        SCHED.nmspinning.load(Ordering::Acquire),
     )?;
     for id in 0..procs {
         write!(out, "{}{}", if id > 0 { " " } else { "" }, allp_get(id).runq_len())?;

@@ -81,8 +81,8 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::g::{for_each_g, GStatus};
+use super::m::getg;
 use super::machine::{self, StackRelease};
-use super::proc::getg;
 use super::stw::{start_the_world, stop_the_world};
 
 /// Free frames below which a starting or exiting goroutine releases stacks

@@ -36,25 +36,23 @@
 //!
 //! What the garbage collector will add: its stop reasons, and running its
 //! mark-termination work between stop and start.
-use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::idle;
+use super::m::getm;
+use super::m::{PreemptOff, M};
 use super::machine;
-use super::p::{PStatus, M, MAX_P, P};
-use super::preempt::PreemptOff;
-use super::proc::{self, getm, GOMAXPROCS, NMSPINNING, SCHED};
+use super::p::{PStatus, MAX_P, P};
+use super::proc;
+use super::schedt::SCHED;
 
-/// A stop-the-world is in progress: every M must park its P.
-pub(crate) static GCWAITING: AtomicBool = AtomicBool::new(false);
-/// Ps that have not stopped yet.
-static STOPWAIT: AtomicI32 = AtomicI32::new(0);
 /// Held by the goroutine that stopped the world (Go's `worldsema`).
 static WORLDSEMA: AtomicBool = AtomicBool::new(false);
 
 /// Whether the scheduler must stop at its next look (cheap; checked often).
 #[inline]
 pub(crate) fn gcwaiting() -> bool {
-    GCWAITING.load(Ordering::Acquire)
+    SCHED.gcwaiting.load(Ordering::Acquire)
 }
 
 /// The world stopped: proof for `start_the_world`.
@@ -84,8 +82,8 @@ pub fn stop_the_world() -> Stopped {
     };
     {
         let mut sched = SCHED.lock();
-        GCWAITING.store(true, Ordering::Release);
-        let procs = GOMAXPROCS.load(Ordering::Acquire);
+        SCHED.gcwaiting.store(true, Ordering::Release);
+        let procs = SCHED.gomaxprocs.load(Ordering::Acquire);
         let mut stopwait = procs as i32 - 1;
         me.p().set_status(PStatus::GcStop);
         while let Some(pp) = idle::pidleget(&mut sched) {
@@ -95,14 +93,14 @@ pub fn stop_the_world() -> Stopped {
         // Ps left behind by blocking calls stop where they are; their Ms
         // find them gone at `exitsyscall` and wait.
         for id in 0..procs {
-            if proc::allp_get(id).cas_status(PStatus::Syscall, PStatus::GcStop) {
+            if super::p::allp_get(id).cas_status(PStatus::Syscall, PStatus::GcStop) {
                 stopwait -= 1;
             }
         }
-        STOPWAIT.store(stopwait, Ordering::Release);
+        SCHED.stopwait.store(stopwait, Ordering::Release);
     }
     let mut last_kick = 0;
-    while STOPWAIT.load(Ordering::Acquire) > 0 {
+    while SCHED.stopwait.load(Ordering::Acquire) > 0 {
         let now = machine::nanotime();
         if now - last_kick > 100_000 {
             preempt_all(me.id);
@@ -127,12 +125,12 @@ pub(crate) fn gcstopm(m: &'static M) {
     let pp = idle::releasep(m);
     pp.set_status(PStatus::GcStop);
     if m.spinning.swap(false, Ordering::Relaxed) {
-        NMSPINNING.fetch_sub(1, Ordering::AcqRel);
+        SCHED.nmspinning.fetch_sub(1, Ordering::AcqRel);
     }
     // On the idle mask before the stopper can see us stopped: `start_the_world`
     // hands Ps with queued work to idle Ms, and must find this one.
     idle::mput(m);
-    STOPWAIT.fetch_sub(1, Ordering::AcqRel);
+    SCHED.stopwait.fetch_sub(1, Ordering::AcqRel);
     idle::park_m(m);
 }
 
@@ -140,7 +138,7 @@ pub(crate) fn gcstopm(m: &'static M) {
 /// place (Go's `handoffp` under `gcwaiting`). `SCHED` held, `GCWAITING` set.
 pub(crate) fn gcstopp(pp: &'static P) {
     pp.set_status(PStatus::GcStop);
-    STOPWAIT.fetch_sub(1, Ordering::AcqRel);
+    SCHED.stopwait.fetch_sub(1, Ordering::AcqRel);
 }
 
 /// Go's `startTheWorld`, resizing to `procs` Ps first if given.
@@ -157,8 +155,8 @@ pub fn start_the_world(stopped: Stopped, procs: Option<usize>) {
         }
         let mine = me.p();
         mine.set_status(PStatus::Running);
-        for (id, slot) in with_work.iter_mut().enumerate().take(GOMAXPROCS.load(Ordering::Acquire)) {
-            let pp = proc::allp_get(id);
+        for (id, slot) in with_work.iter_mut().enumerate().take(SCHED.gomaxprocs.load(Ordering::Acquire)) {
+            let pp = super::p::allp_get(id);
             if core::ptr::eq(pp, mine) || pp.status() != PStatus::GcStop {
                 continue;
             }
@@ -169,7 +167,7 @@ pub fn start_the_world(stopped: Stopped, procs: Option<usize>) {
                 *slot = Some(pp);
             }
         }
-        GCWAITING.store(false, Ordering::Release);
+        SCHED.gcwaiting.store(false, Ordering::Release);
     }
     for pp in with_work.iter().flatten() {
         idle::startm(Some(pp), false);
@@ -180,15 +178,15 @@ pub fn start_the_world(stopped: Stopped, procs: Option<usize>) {
 }
 
 /// Go's `procresize`. World stopped, `SCHED` held.
-fn procresize(sched: &mut proc::Sched, me: &'static M, n: usize) {
+fn procresize(sched: &mut super::schedt::Sched, me: &'static M, n: usize) {
     let n = n.clamp(1, MAX_P);
-    let old = GOMAXPROCS.load(Ordering::Acquire);
+    let old = SCHED.gomaxprocs.load(Ordering::Acquire);
     for id in old..n {
-        let pp = proc::allp_alloc(id);
+        let pp = super::p::allp_alloc(id);
         pp.set_status(PStatus::GcStop);
     }
     for id in n..old {
-        let pp = proc::allp_get(id);
+        let pp = super::p::allp_get(id);
         // SAFETY: the world is stopped: no M holds this P or touches its queue.
         let q = unsafe { pp.runq.owner() };
         q.drain(|g| {
@@ -196,20 +194,20 @@ fn procresize(sched: &mut proc::Sched, me: &'static M, n: usize) {
             proc::globrunqput(sched, unsafe { &*(g as *const super::G) });
         });
         proc::gfree_to_global(sched, pp);
-        super::time::move_timers(pp, proc::allp_get(id % n));
+        super::time::move_timers(pp, super::p::allp_get(id % n));
         pp.set_status(PStatus::Dead);
     }
     if me.p().id >= n {
         idle::releasep(me);
-        idle::acquirep(me, proc::allp_get(0));
+        idle::acquirep(me, super::p::allp_get(0));
     }
-    GOMAXPROCS.store(n, Ordering::Release);
+    SCHED.gomaxprocs.store(n, Ordering::Release);
 }
 
 /// Go's `runtime.GOMAXPROCS(n)`: sets the number of Ps (clamped to 1..=CPUs)
 /// while goroutines run, and returns the previous value; `n == 0` only reads.
 pub fn gomaxprocs(n: usize) -> usize {
-    let prev = GOMAXPROCS.load(Ordering::Acquire);
+    let prev = SCHED.gomaxprocs.load(Ordering::Acquire);
     if n == 0 {
         return prev;
     }

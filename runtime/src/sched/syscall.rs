@@ -24,9 +24,12 @@ use core::sync::atomic::Ordering;
 
 use super::g::{GStatus, G};
 use super::idle;
+use super::m::getm;
+use super::m::{Action, M};
 use super::machine;
-use super::p::{Action, PStatus, M, P};
-use super::proc::{self, getm, NSYSCALL};
+use super::p::{PStatus, P};
+use super::proc;
+use super::schedt::SCHED;
 
 /// How long a blocking call keeps its P before a spare core may take it
 /// (Go's sysmon starts at 20 µs).
@@ -46,7 +49,7 @@ fn entersyscall() {
     let m = getm();
     let Some(gp) = m.curg() else { machine::throw(format_args!("entersyscall on the scheduler stack")) };
     gp.cas_status(GStatus::Running, GStatus::Syscall);
-    NSYSCALL.fetch_add(1, Ordering::AcqRel);
+    SCHED.nsyscall.fetch_add(1, Ordering::AcqRel);
     let pp = idle::releasep(m);
     pp.syscalltick.fetch_add(1, Ordering::Relaxed);
     pp.set_status(PStatus::Syscall);
@@ -63,7 +66,7 @@ fn exitsyscall() {
     // SAFETY: Ps are never freed.
     let oldp: &'static P = unsafe { &*oldp };
     let pp = if oldp.cas_status(PStatus::Syscall, PStatus::Running) { Some(oldp) } else { idle::take_idle_p() };
-    NSYSCALL.fetch_sub(1, Ordering::AcqRel);
+    SCHED.nsyscall.fetch_sub(1, Ordering::AcqRel);
     match pp {
         Some(pp) => {
             idle::acquirep(m, pp);
@@ -74,7 +77,7 @@ fn exitsyscall() {
         None => {
             // No P for us: queue the G, stop this M (`exitsyscall0`).
             machine::irq_restore(irq);
-            proc::mcall(Action::ExitSyscall);
+            super::m::mcall(Action::ExitSyscall);
         }
     }
 }

@@ -544,3 +544,32 @@ fn goroutines_release_stacks_when_memory_runs_low_and_only_then() {
     set_frames(1 << 20, Some(1 << 20));
     assert_eq!(again, 0, "100 free is above the lowered trigger (50)");
 }
+
+/// The layering rule of `mod.rs`: no file of the bottom layer names a file
+/// of the top one (outside its own tests).
+#[test]
+fn the_bottom_layer_never_imports_the_scheduler() {
+    const BOTTOM: [(&str, &str); 9] = [
+        ("machine", include_str!("machine.rs")),
+        ("lock", include_str!("lock.rs")),
+        ("lockrank", include_str!("lockrank.rs")),
+        ("g", include_str!("g.rs")),
+        ("p", include_str!("p.rs")),
+        ("m", include_str!("m.rs")),
+        ("schedt", include_str!("schedt.rs")),
+        ("timer", include_str!("timer.rs")),
+        ("sudog", include_str!("sudog.rs")),
+    ];
+    const TOP: [&str; 9] =
+        ["proc", "idle", "lockosthread", "time", "preempt", "stw", "syscall", "forcegc", "scavenge"];
+    for (name, source) in BOTTOM {
+        let code = source.split("#[cfg(test)]\nmod tests").next().unwrap();
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for top in TOP {
+                for path in [format!("super::{top}::"), format!("super::{top};"), format!("super::{{{top}")] {
+                    assert!(!line.contains(&path), "{name}.rs (bottom layer) uses {top}.rs (top layer): {line}");
+                }
+            }
+        }
+    }
+}

@@ -42,61 +42,15 @@
 //! - `P::timer0_when` equals the heap's earliest deadline (0: empty) whenever
 //!   the lock is released.
 use core::ptr;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::Ordering;
 
 use super::g::{WaitReason, G};
 use super::machine::{self, IrqOff};
 use super::p::{PStatus, P};
-use super::proc::{self, GOMAXPROCS};
-use crate::timers::HeapItem;
-
-/// What a timer runs: `f(arg, seq)`, with the `seq` it was armed with.
-pub type TimerFn = fn(usize, u64);
-
-/// A one-shot timer: at `when`, `f(arg, seq)` runs on some M's scheduler stack.
-pub struct Timer {
-    pub(crate) when: u64,
-    f: TimerFn,
-    arg: usize,
-    /// The owner's arming sequence number, handed back to `f` (Go 1.23's
-    /// `seq`): a function that runs after its timer was stopped or reset
-    /// (it was already popped when the owner looked) recognizes itself as stale.
-    seq: u64,
-    index: usize,
-    /// P id + 1 of the heap holding the timer, 0 in none. Written under that
-    /// P's timer lock; read without it by `del_timer` to find the lock.
-    pp: AtomicUsize,
-}
-
-impl Timer {
-    pub const fn new() -> Timer {
-        Timer { when: 0, f: |_, _| {}, arg: 0, seq: 0, index: 0, pp: AtomicUsize::new(0) }
-    }
-}
-
-impl Default for Timer {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// What a heap stores: a pointer to a pinned [`Timer`].
-pub struct TimerRef(*mut Timer);
-
-// SAFETY: a TimerRef lives only inside a P's heap, under its lock; the timer
-// it points to is pinned and accessed under that lock.
-unsafe impl Send for TimerRef {}
-
-impl HeapItem for TimerRef {
-    fn when(&self) -> u64 {
-        // SAFETY: the timer is pinned while in a heap, and we hold the heap's lock.
-        unsafe { (*self.0).when }
-    }
-    fn set_index(&mut self, index: usize) {
-        // SAFETY: as above.
-        unsafe { (*self.0).index = index };
-    }
-}
+use super::proc;
+use super::schedt::SCHED;
+use super::timer::TimerRef;
+pub use super::timer::{Timer, TimerFn};
 
 /// Adds `t` (pinned, in no heap) to `pp`'s heap to fire `f(arg, seq)` at
 /// `when` (Go's `addtimer`/`doaddtimer`). If `pp` is this M's P and the
@@ -121,7 +75,7 @@ pub(crate) unsafe fn add_timer(pp: &'static P, t: *mut Timer, when: u64, f: Time
     let earliest = heap.earliest().unwrap_or(0);
     pp.timer0_when.store(earliest, Ordering::Release);
     // Interrupts are off (the heap lock): this M is stable.
-    let m = proc::getm();
+    let m = super::m::getm();
     if earliest == when && ptr::eq(m.p.load(Ordering::Relaxed), pp) && m.curg().is_some() {
         // Not sooner than TIMER_SLACK_NS from now: a goroutine that adds a
         // due timer usually parks or exits at once, and the scheduler runs
@@ -146,7 +100,7 @@ const TIMER_SLACK_NS: u64 = 1_000_000;
 /// As for [`add_timer`].
 pub unsafe fn add_timer_here(t: *mut Timer, when: u64, f: TimerFn, arg: usize, seq: u64) {
     let _irq = IrqOff::new();
-    let pp = proc::getm().p();
+    let pp = super::m::getm().p();
     // SAFETY: forwarded.
     unsafe { add_timer(pp, t, when, f, arg, seq) }
 }
@@ -163,7 +117,7 @@ pub(crate) unsafe fn del_timer(t: *mut Timer) -> bool {
         if id == 0 {
             return false;
         }
-        let pp = proc::allp_get(id - 1);
+        let pp = super::p::allp_get(id - 1);
         let mut heap = pp.timers.lock();
         // SAFETY: under the heap lock that guards the timer while it is here.
         unsafe {
@@ -223,8 +177,8 @@ pub(crate) fn move_timers(from: &'static P, to: &'static P) {
 /// The earliest timer of any idle P (0: none): what a stopped M wakes for.
 pub(crate) fn idle_timers_deadline() -> u64 {
     let mut earliest = 0u64;
-    for id in 0..GOMAXPROCS.load(Ordering::Acquire) {
-        let pp = proc::allp_get(id);
+    for id in 0..SCHED.gomaxprocs.load(Ordering::Acquire) {
+        let pp = super::p::allp_get(id);
         let when = pp.timer0_when.load(Ordering::Acquire);
         if when != 0 && pp.status() == PStatus::Idle && (earliest == 0 || when < earliest) {
             earliest = when;
@@ -238,8 +192,8 @@ pub(crate) fn idle_timers_deadline() -> u64 {
 /// when every M is busy (one waits for its locked goroutine, so there are
 /// fewer Ms than Ps) nobody would, so `find_runnable` calls this.
 pub(crate) fn check_idle_timers(now: u64) {
-    for id in 0..GOMAXPROCS.load(Ordering::Acquire) {
-        let pp = proc::allp_get(id);
+    for id in 0..SCHED.gomaxprocs.load(Ordering::Acquire) {
+        let pp = super::p::allp_get(id);
         let when = pp.timer0_when.load(Ordering::Acquire);
         if when != 0 && when <= now && pp.status() == PStatus::Idle {
             check_timers(pp, now);
@@ -249,7 +203,8 @@ pub(crate) fn check_idle_timers(now: u64) {
 
 /// Whether any P has a pending timer (`checkdead`).
 pub(crate) fn any_timers() -> bool {
-    (0..GOMAXPROCS.load(Ordering::Acquire)).any(|id| proc::allp_get(id).timer0_when.load(Ordering::Acquire) != 0)
+    (0..SCHED.gomaxprocs.load(Ordering::Acquire))
+        .any(|id| super::p::allp_get(id).timer0_when.load(Ordering::Acquire) != 0)
 }
 
 fn goready_timer(arg: usize, _seq: u64) {
@@ -266,7 +221,7 @@ pub fn sleep(ns: u64) {
     let when = machine::nanotime().saturating_add(ns);
     proc::gopark(WaitReason::Sleep, |gp| {
         // On g0 (never preempted or moved); the P is this M's, `gp` is Waiting.
-        let pp = proc::getm().p();
+        let pp = super::m::getm().p();
         // SAFETY: the G's own timer: Gs are never freed, and only its G arms it
         // (the G is parked until the timer fires, so it cannot re-arm it).
         unsafe { add_timer(pp, gp.timer.get(), when, goready_timer, gp as *const G as usize, 0) };

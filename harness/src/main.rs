@@ -4,6 +4,10 @@
 //! harness [--bench LIST] [--cpus 1,2] [--count N] [--benchtime 1s]
 //!         [--no-native] [--out FILE] [--readme FILE] [--work DIR]
 //! ```
+//! The command line is read with lexopt, as the runner's is (`--count 3` or
+//! `--count=3`); bad usage prints what is wrong on one line, then the usage,
+//! and exits 64 before any work; `--help` prints the usage and exits 0.
+//!
 //! 1. Prepare the Go side (cached after the first run: Go, its benchmark
 //!    binaries, the guest kernel and initramfs).
 //! 2. For each vCPU count, `count` rounds; each round boots the kernel with
@@ -15,6 +19,7 @@
 //! 4. Print the table, write the JSON file, optionally rewrite the README
 //!    section. A benchmark that one side did not report is an error (exit 1)
 //!    after the table is printed: a missing ratio must not pass silently.
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -22,6 +27,7 @@ use std::time::Duration;
 use harness::go::{self, GoBench};
 use harness::parse;
 use harness::table::{self, Sample, Side};
+use lexopt::prelude::*;
 
 const USAGE: &str = "usage: harness [--bench LIST] [--cpus 1,2] [--count N] [--benchtime 1s] \
 [--no-native] [--out FILE] [--readme FILE] [--work DIR]
@@ -34,6 +40,8 @@ const USAGE: &str = "usage: harness [--bench LIST] [--cpus 1,2] [--count N] [--b
   --readme FILE    rewrite the generated section of this README
   --work DIR       cache for Go, the guest and results (default target/bench)";
 
+/// What a run measures, and where its results go.
+#[derive(Debug, PartialEq)]
 struct Options {
     bench: String,
     cpus: Vec<u32>,
@@ -45,44 +53,76 @@ struct Options {
     work: PathBuf,
 }
 
-fn parse_args(args: &[String]) -> Result<Options, String> {
-    let mut o = Options {
-        bench: "all".into(),
-        cpus: vec![1, 2],
-        count: 5,
-        benchtime: "1s".into(),
-        native: true,
-        out: None,
-        readme: None,
-        work: PathBuf::from("target/bench"),
-    };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = || it.next().cloned().ok_or(format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--bench" => o.bench = value()?,
-            "--cpus" => {
-                o.cpus = value()?
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            bench: "all".into(),
+            cpus: vec![1, 2],
+            count: 5,
+            benchtime: "1s".into(),
+            native: true,
+            out: None,
+            readme: None,
+            work: PathBuf::from("target/bench"),
+        }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+enum Action {
+    Run(Options),
+    Help,
+}
+
+/// The command line (without the program's name), or a one-line message for
+/// bad usage.
+fn parse_args(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Action, String> {
+    let mut o = Options::default();
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        match arg {
+            Long("bench") => o.bench = value(&mut parser, "--bench")?,
+            Long("cpus") => {
+                o.cpus = value(&mut parser, "--cpus")?
                     .split(',')
                     .map(|c| c.parse().ok().filter(|n| (1..=64).contains(n)))
                     .collect::<Option<_>>()
                     .ok_or("--cpus: want a list of 1..=64")?
             }
-            "--count" => o.count = value()?.parse().ok().filter(|&n| n > 0).ok_or("--count: want a positive number")?,
-            "--benchtime" => {
-                let t = value()?;
+            Long("count") => {
+                o.count = value(&mut parser, "--count")?
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or("--count: want a positive number")?
+            }
+            Long("benchtime") => {
+                let t = value(&mut parser, "--benchtime")?;
                 runtime::bench::parse_benchtime(&t).ok_or(format!("--benchtime: {t:?} is not 1s, 200ms or 100x"))?;
                 o.benchtime = t;
             }
-            "--no-native" => o.native = false,
-            "--out" => o.out = Some(value()?.into()),
-            "--readme" => o.readme = Some(value()?.into()),
-            "--work" => o.work = value()?.into(),
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument {other:?}")),
+            Long("no-native") => o.native = false,
+            Long("out") => o.out = Some(value_os(&mut parser, "--out")?.into()),
+            Long("readme") => o.readme = Some(value_os(&mut parser, "--readme")?.into()),
+            Long("work") => o.work = value_os(&mut parser, "--work")?.into(),
+            Short('h') | Long("help") => return Ok(Action::Help),
+            Long(name) => return Err(format!("unknown argument {:?}", format!("--{name}"))),
+            Short(c) => return Err(format!("unknown argument {:?}", format!("-{c}"))),
+            Value(v) => return Err(format!("unknown argument {v:?}")),
         }
     }
-    Ok(o)
+    Ok(Action::Run(o))
+}
+
+/// The value of option `name`.
+fn value_os(parser: &mut lexopt::Parser, name: &str) -> Result<OsString, String> {
+    parser.value().map_err(|_| format!("{name} needs a value"))
+}
+
+/// The value of option `name`, as text.
+fn value(parser: &mut lexopt::Parser, name: &str) -> Result<String, String> {
+    value_os(parser, name)?.into_string().map_err(|v| format!("{name}: {v:?} is not UTF-8"))
 }
 
 /// Seconds a run of `benches` benchmarks may take, boot included.
@@ -249,15 +289,16 @@ fn run(o: &Options) -> Result<bool, String> {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let options = match parse_args(&args) {
-        Ok(o) => o,
-        Err(e) => {
-            if !e.is_empty() {
-                eprintln!("harness: {e}");
-            }
+    let options = match parse_args(std::env::args_os().skip(1)) {
+        Ok(Action::Run(o)) => o,
+        Ok(Action::Help) => {
             eprintln!("{USAGE}");
-            std::process::exit(if e.is_empty() { 0 } else { 64 });
+            return;
+        }
+        Err(e) => {
+            eprintln!("harness: {e}");
+            eprintln!("{USAGE}");
+            std::process::exit(64);
         }
     };
     match run(&options) {
@@ -266,6 +307,82 @@ fn main() {
         Err(e) => {
             eprintln!("harness: {e}");
             std::process::exit(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_every_option() {
+        assert_eq!(parse_args([""; 0]), Ok(Action::Run(Options::default())));
+        let args = [
+            "--bench",
+            "Gosched,Once",
+            "--cpus",
+            "1,4,64",
+            "--count",
+            "3",
+            "--benchtime",
+            "100x",
+            "--no-native",
+            "--out",
+            "r.json",
+            "--readme",
+            "README.md",
+            "--work=w",
+        ];
+        let want = Options {
+            bench: "Gosched,Once".into(),
+            cpus: vec![1, 4, 64],
+            count: 3,
+            benchtime: "100x".into(),
+            native: false,
+            out: Some("r.json".into()),
+            readme: Some("README.md".into()),
+            work: "w".into(),
+        };
+        assert_eq!(parse_args(args), Ok(Action::Run(want)));
+        assert_eq!(parse_args(["--help"]), Ok(Action::Help));
+        assert_eq!(parse_args(["--count", "2", "-h"]), Ok(Action::Help));
+        // A value is the next argument whole, even one that looks like an option.
+        let Ok(Action::Run(o)) = parse_args(["--bench", "--cpus"]) else { panic!("not a run") };
+        assert_eq!((o.bench.as_str(), o.cpus), ("--cpus", vec![1, 2]));
+    }
+
+    #[test]
+    fn bad_usage_is_one_line_naming_the_problem() {
+        for (args, message) in [
+            (&["--frob"][..], "unknown argument \"--frob\""),
+            (&["-x"], "unknown argument \"-x\""),
+            (&["--count", "2", "extra"], "unknown argument \"extra\""),
+            (&["--cpus"], "--cpus needs a value"),
+            (&["--work"], "--work needs a value"),
+            (&["--no-native=yes"], "unexpected argument for option '--no-native': \"yes\""),
+            (&["--cpus", "0"], "--cpus: want a list of 1..=64"),
+            (&["--cpus", "1,,2"], "--cpus: want a list of 1..=64"),
+            (&["--cpus", "65"], "--cpus: want a list of 1..=64"),
+            (&["--count", "zero"], "--count: want a positive number"),
+            (&["--count", "0"], "--count: want a positive number"),
+            (&["--count", "-1"], "--count: want a positive number"),
+            (&["--benchtime", "1h"], "--benchtime: \"1h\" is not 1s, 200ms or 100x"),
+        ] {
+            assert_eq!(parse_args(args), Err(message.to_string()), "{args:?}");
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let bad = std::ffi::OsStr::from_bytes(b"a\xffb");
+            assert_eq!(
+                parse_args([OsString::from("--bench"), bad.into()]),
+                Err(r#"--bench: "a\xFFb" is not UTF-8"#.into())
+            );
+            assert!(
+                matches!(parse_args([OsString::from("--out"), bad.into()]), Ok(Action::Run(_))),
+                "paths need not be UTF-8"
+            );
         }
     }
 }

@@ -22,11 +22,15 @@
 //! the subset-sum count here is simpler and ample for tens of rounds. The
 //! p-value is two-sided: twice the smaller tail, at most 1.
 
+use serde::Serialize;
+
 /// The level below which a difference counts (benchstat's default alpha).
 pub const ALPHA: f64 = 0.05;
 
-/// How the kernel's samples compare with Go's.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// How the kernel's samples compare with Go's (in the JSON: `faster`,
+/// `same`, `slower`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Significantly fewer ns/op than Go.
     Faster,

@@ -14,9 +14,17 @@
 //! only: they are never part of a ratio.
 //!
 //! Outputs: a Markdown table (stdout and the README section between
-//! [`BEGIN`] and [`END`]) and a JSON document for machines.
+//! [`BEGIN`] and [`END`]) and a JSON document for machines. serde_json
+//! writes the JSON from views of the rows (`RowOut`, `StatsOut`: a row's
+//! ratio and U test beside its sides' statistics) in the layout the file has
+//! always had (`Layout`): one key of the document a line, one row a line,
+//! numbers as Rust prints them, `null` for an absent or NaN one.
 use std::collections::BTreeMap;
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io;
+
+use serde::{Serialize, Serializer};
+use serde_json::ser::Formatter;
 
 use crate::stats::{self, Verdict};
 
@@ -193,72 +201,148 @@ pub fn markdown(rows: &[Row]) -> String {
     out
 }
 
-fn json_str(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+/// The JSON document: `meta`'s pairs (date, machine, versions, settings) as
+/// its first keys, in their order, then `rows`.
+#[derive(Serialize)]
+struct Document<'a> {
+    #[serde(flatten, serialize_with = "pairs")]
+    meta: &'a [(&'a str, String)],
+    rows: Vec<RowOut<'a>>,
+}
+
+fn pairs<S: Serializer>(meta: &&[(&str, String)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(meta.iter().map(|(k, v)| (k, v)))
+}
+
+/// A [`Row`] as the JSON has it: its computed ratio and U test beside the
+/// sides' statistics. Absent values are `null`.
+#[derive(Serialize)]
+struct RowOut<'a> {
+    benchmark: &'a str,
+    package: &'a str,
+    cpus: u32,
+    ratio: Option<f64>,
+    p: Option<f64>,
+    verdict: Option<Verdict>,
+    go: Option<StatsOut<'a>>,
+    kernel: Option<StatsOut<'a>>,
+    native: Option<StatsOut<'a>>,
+    go_gc_cycles: &'a [u32],
+}
+
+/// [`Stats`] with its spread.
+#[derive(Serialize)]
+struct StatsOut<'a> {
+    median: f64,
+    min: f64,
+    max: f64,
+    spread: f64,
+    samples: &'a [f64],
+}
+
+impl<'a> From<&'a Row> for RowOut<'a> {
+    fn from(r: &'a Row) -> Self {
+        let test = r.u_test();
+        let stats = |s: &'a Option<Stats>| {
+            s.as_ref().map(|s| StatsOut {
+                median: s.median,
+                min: s.min,
+                max: s.max,
+                spread: s.spread(),
+                samples: &s.samples,
+            })
+        };
+        RowOut {
+            benchmark: &r.benchmark,
+            package: &r.package,
+            cpus: r.cpus,
+            ratio: r.ratio(),
+            p: test.map(|(p, _)| p),
+            verdict: test.map(|(_, v)| v),
+            go: stats(&r.go),
+            kernel: stats(&r.kernel),
+            native: stats(&r.native),
+            go_gc_cycles: &r.go_gc_cycles,
         }
     }
-    out.push('"');
-    out
 }
 
-fn json_num(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x}")
-    } else {
-        "null".into()
+/// serde_json's compact output with the file's layout: the document one key
+/// a line and the rows one a line (so a diff or `grep` sees one row a line),
+/// everything inside a row on its line with `, ` and `: `, and numbers as
+/// Rust prints them (`1`, not `1.0`). NaN and infinities are `null`:
+/// serde_json writes them so without asking the formatter.
+#[derive(Default)]
+struct Layout {
+    /// Containers open around the value being written (the document is 1).
+    depth: usize,
+}
+
+impl Layout {
+    /// Whether the innermost open container puts each member on a line of
+    /// its own: the document and the rows array.
+    fn by_lines(&self) -> bool {
+        self.depth <= 2
+    }
+
+    fn open<W: ?Sized + io::Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        w.write_all(bracket)
+    }
+
+    fn member<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        match (first, self.by_lines()) {
+            (_, true) => write!(w, "{}\n{:2$}", if first { "" } else { "," }, "", 2 * self.depth),
+            (true, false) => Ok(()),
+            (false, false) => w.write_all(b", "),
+        }
+    }
+
+    fn close<W: ?Sized + io::Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        if self.by_lines() {
+            write!(w, "\n{:1$}", "", 2 * (self.depth - 1))?;
+        }
+        self.depth -= 1;
+        w.write_all(bracket)
     }
 }
 
-fn json_stats(s: Option<&Stats>) -> String {
-    match s {
-        None => "null".into(),
-        Some(s) => format!(
-            "{{\"median\": {}, \"min\": {}, \"max\": {}, \"spread\": {}, \"samples\": [{}]}}",
-            json_num(s.median),
-            json_num(s.min),
-            json_num(s.max),
-            json_num(s.spread()),
-            s.samples.iter().map(|&x| json_num(x)).collect::<Vec<_>>().join(", ")
-        ),
+impl Formatter for Layout {
+    fn write_f64<W: ?Sized + io::Write>(&mut self, w: &mut W, value: f64) -> io::Result<()> {
+        write!(w, "{value}")
+    }
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.member(w, first)
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.member(w, first)
+    }
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
     }
 }
 
 /// The JSON document: `meta` (string pairs: date, machine, versions, settings)
 /// and one object per row.
 pub fn json(meta: &[(&str, String)], rows: &[Row]) -> String {
-    let mut out = String::from("{\n");
-    for (k, v) in meta {
-        let _ = writeln!(out, "  {}: {},", json_str(k), json_str(v));
-    }
-    out.push_str("  \"rows\": [\n");
-    for (i, r) in rows.iter().enumerate() {
-        let test = r.u_test();
-        let _ = writeln!(
-            out,
-            "    {{\"benchmark\": {}, \"package\": {}, \"cpus\": {}, \"ratio\": {}, \"p\": {}, \"verdict\": {}, \"go\": {}, \"kernel\": {}, \"native\": {}, \"go_gc_cycles\": [{}]}}{}",
-            json_str(&r.benchmark),
-            json_str(&r.package),
-            r.cpus,
-            r.ratio().map_or("null".into(), json_num),
-            test.map_or("null".into(), |(p, _)| json_num(p)),
-            test.map_or("null".into(), |(_, v)| json_str(&format!("{v:?}").to_lowercase())),
-            json_stats(r.go.as_ref()),
-            json_stats(r.kernel.as_ref()),
-            json_stats(r.native.as_ref()),
-            r.go_gc_cycles.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
-            if i + 1 < rows.len() { "," } else { "" }
-        );
-    }
-    out.push_str("  ]\n}\n");
-    out
+    let doc = Document { meta, rows: rows.iter().map(RowOut::from).collect() };
+    let mut out = Vec::new();
+    doc.serialize(&mut serde_json::Serializer::with_formatter(&mut out, Layout::default()))
+        .expect("a Vec takes any JSON, and every key is a string");
+    out.push(b'\n');
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
 /// Markers of the README's generated section.
@@ -339,14 +423,29 @@ mod tests {
     }
 
     #[test]
-    fn json_is_well_formed_enough() {
-        let rows = rows(&[sample("Now", 2, Side::Go, 10.0), sample("Now", 2, Side::Kernel, 5.0)]);
-        let j = json(&[("date", "2026-11-23".into()), ("machine", "a \"quoted\" box".into())], &rows);
-        assert!(j.contains("\"machine\": \"a \\\"quoted\\\" box\","));
-        assert!(j.contains("\"ratio\": 0.5, \"p\": 1, \"verdict\": \"same\""), "{j}");
-        assert!(j.contains("\"native\": null"));
-        assert_eq!(j.matches('{').count(), j.matches('}').count());
-        assert_eq!(j.matches('[').count(), j.matches(']').count());
+    fn json_has_one_row_a_line_and_parses_back() {
+        let rows = rows(&[
+            sample("Now", 2, Side::Go, 10.0),
+            sample("Now", 2, Side::Kernel, 5.0),
+            sample("Odd", 1, Side::Kernel, f64::NAN),
+        ]);
+        let j = json(&[("date", "2026-11-23".into()), ("machine", "a \"quoted\"\tbox".into())], &rows);
+        assert_eq!(
+            j,
+            r#"{
+  "date": "2026-11-23",
+  "machine": "a \"quoted\"\tbox",
+  "rows": [
+    {"benchmark": "Now", "package": "time", "cpus": 2, "ratio": 0.5, "p": 1, "verdict": "same", "go": {"median": 10, "min": 10, "max": 10, "spread": 0, "samples": [10]}, "kernel": {"median": 5, "min": 5, "max": 5, "spread": 0, "samples": [5]}, "native": null, "go_gc_cycles": []},
+    {"benchmark": "Odd", "package": "time", "cpus": 1, "ratio": null, "p": null, "verdict": null, "go": null, "kernel": {"median": null, "min": null, "max": null, "spread": null, "samples": [null]}, "native": null, "go_gc_cycles": []}
+  ]
+}
+"#
+        );
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(v["machine"], "a \"quoted\"\tbox");
+        assert_eq!((v["rows"][0]["ratio"].as_f64(), v["rows"][1]["kernel"]["median"].is_null()), (Some(0.5), true));
+        assert_eq!(json(&[], &[]), "{\n  \"rows\": [\n  ]\n}\n");
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! | [`forcegc`] | `proc.go` | sysmon's forced GC: a helper goroutine readied every 2 minutes |
 //! | [`scavenge`] | `stack.go`, `debug.FreeOSMemory` | parked goroutines' stack pages given back |
 //! | [`sudog`] | `runtime2.go`, `chan.go` | a goroutine waiting on a channel or semaphore; wait queues |
+//! | [`traceback`] | `traceback.go` | goroutine dumps in Go's format (the machine unwinds and names frames) |
 //!
 //! The kernel calls [`init`] and [`start_main`] on the boot CPU and [`mstart`]
 //! on every other CPU; from then on every CPU is an M looking for a P and a G.
@@ -51,6 +52,7 @@ pub mod stw;
 pub mod sudog;
 pub mod syscall;
 pub mod time;
+pub mod traceback;
 
 #[cfg(test)]
 pub(crate) mod mock;

@@ -7,7 +7,8 @@
 //! 2. IDT without IST stacks (so even early faults are reported), and the
 //!    symbol table from the ramdisk (so their backtraces have names);
 //! 3. frame bitmap and page tables, the kernel heap, the goroutine stack
-//!    arena (stacks grow through the page-fault hook);
+//!    arena (stacks grow through the page-fault hook), the goroutine dump
+//!    of fatal reports;
 //! 4. this CPU's GDT/TSS, and IST stacks for #DF, NMI, #MC, #PF;
 //! 5. TSC calibration (`nanotime`), then the RTC (`walltime`);
 //! 6. ACPI MADT → CPUs and IOAPICs; local APIC (x2APIC or xAPIC) and its timer;
@@ -16,7 +17,8 @@
 //! 8. the application processors (`smp`).
 //!
 //! The portable runtime reaches the machine only through the scheduler's
-//! machine interface, which `machine.rs` implements.
+//! machine interface, which `machine.rs` implements, and the goroutine
+//! dump's `Unwinder`, which `traceback.rs` implements.
 pub mod acpi;
 pub mod apic;
 pub mod backtrace;
@@ -82,7 +84,8 @@ pub fn init(boot_info: &'static BootInfo, stack_reservation: u64) -> Machine {
     memory::init(&boot_info.memory_regions, phys_offset);
     heap::init();
     stack::init(stack_reservation);
-    fault::set_page_fault_hook(|addr, error_code, _| stack::grow(addr, error_code));
+    fault::set_page_fault_hook(stack::on_page_fault);
+    fault::set_goroutine_dump(|rbp| traceback::dump(&mut serial::Console, rbp));
     gdt::init_cpu();
     trap::enable_ist();
     enable_cpu_features();

@@ -39,7 +39,7 @@
 //! This file knows neither goroutine stacks nor goroutines: what a fault
 //! in a goroutine stack means comes from the page-fault hook, and the dump
 //! from the goroutine-dump hook, so it imports neither `stack` nor
-//! `traceback`.
+//! `traceback` (the layering in `mod.rs`).
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -165,9 +165,13 @@ const NAMES: [(&str, &str); 32] = [
     ("reserved", "-"),
 ];
 
-/// Handles exception `frame.vector` (< 32).
+/// Handles exception `frame.vector` (< 32), or an interrupt vector nothing
+/// handles (the trap dispatcher sends those here too).
 pub fn exception(frame: &mut TrapFrame) {
     let vector = frame.vector as usize;
+    if vector >= NAMES.len() {
+        fatal_trap(frame, format_args!("unexpected interrupt vector {vector}"));
+    }
     if vector == 2 && FATAL.load(Ordering::Acquire) {
         halt_forever(); // Another CPU is reporting a fatal error.
     }

@@ -30,8 +30,9 @@
 //! A page fault first goes to the hook ([`set_page_fault_hook`]), which
 //! returns a [`PageFaultVerdict`]: handled (it mapped the page; the faulting
 //! instruction runs again), not its memory, or fatal with a diagnosis in its
-//! own words. The goroutine stack arena installs it (`stack.rs`): it grows
-//! stacks, and names a goroutine stack overflow or a touch of a freed stack.
+//! own words. The hook is the goroutine stack arena's (`stack.rs`, installed
+//! by `mod.rs`): it grows stacks, and names a goroutine stack overflow or a
+//! touch of a freed stack.
 //! A fault the hook leaves alone in the guard page of a CPU's boot or
 //! interrupt stack is reported as a stack overflow; any other as the
 //! exception it is.

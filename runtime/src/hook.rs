@@ -34,16 +34,13 @@ unsafe impl<A: 'static, B: 'static, R: 'static> FnPtr for fn(A, B) -> R {}
 unsafe impl<A: 'static, B: 'static, C: 'static, R: 'static> FnPtr for fn(A, B, C) -> R {}
 // SAFETY: as above.
 unsafe impl<R: 'static> FnPtr for extern "C" fn() -> R {}
-// Higher-ranked ones, whose argument is borrowed for the call only (an
-// interrupt handler's frame, the page-fault hook's). They are distinct
-// types from the instances of `fn(A) -> R` above; rustc still warns that it
-// once treated them as overlapping (rust-lang/rust#56105), and accepts them.
+// A higher-ranked one, whose argument is borrowed for the call only (an
+// interrupt handler's frame). It is a distinct type from the instances of
+// `fn(A) -> R` above; rustc still warns that it once treated them as
+// overlapping (rust-lang/rust#56105), and accepts it.
 // SAFETY: as above.
 #[allow(coherence_leak_check)]
 unsafe impl<T: 'static> FnPtr for for<'a> fn(&'a mut T) {}
-// SAFETY: as above.
-#[allow(coherence_leak_check)]
-unsafe impl<T: 'static> FnPtr for for<'a> fn(u64, u64, &'a T) -> bool {}
 
 /// An optional `F`, installed and read atomically.
 pub struct Hook<F: FnPtr> {

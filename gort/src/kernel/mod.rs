@@ -114,7 +114,7 @@ pub fn start(boot_info: &'static mut BootInfo, program: &Program) -> ! {
             }
             Main::WithParams(main) => main(&params),
         };
-        arch::profile::report(&mut arch::fault::Console, 40);
+        arch::profile::report(&mut arch::serial::Console, 40);
         exit(ok)
     })
 }

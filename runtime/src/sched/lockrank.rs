@@ -20,7 +20,7 @@
 //! keep no rank in the lock and do no bookkeeping, so benchmarks pay nothing.
 //!
 //! ## What is recorded, and where
-//! Each M ([`M`](super::p::M), one per CPU) keeps a short stack of the ranks
+//! Each M ([`M`](super::m::M), one per CPU) keeps a short stack of the ranks
 //! it holds ([`HeldLocks`]): an entry is a rank and a count, so the channel
 //! locks of a select of 50 cases take one entry. Locks are held by the M, not
 //! by a goroutine: a holder is never preempted (`m.locks > 0`), and a guard

@@ -19,6 +19,7 @@
 //! | bottom | [`schedt`] | `runtime2.go` | the global scheduler state (`schedt`) and its lock |
 //! | bottom | [`timer`] | `time.go` | the timer a P's heap holds |
 //! | bottom | [`sudog`] | `runtime2.go`, `chan.go` | a goroutine waiting on a channel or semaphore; wait queues |
+//! | bottom | [`traceback`] | `traceback.go` | goroutine dumps in Go's format (the machine unwinds and names frames) |
 //! | top | [`proc`] | `proc.go` | schedule, find_runnable, steal, park/ready |
 //! | top | [`idle`] | `proc.go` | idle Ps and Ms: startm, wakep, stopm, handoffp |
 //! | top | [`lockosthread`] | `proc.go` | `lock_os_thread`: a goroutine wired to its M |
@@ -70,6 +71,7 @@ pub mod sudog;
 pub mod syscall;
 pub mod time;
 pub mod timer;
+pub mod traceback;
 
 #[cfg(test)]
 pub(crate) mod mock;

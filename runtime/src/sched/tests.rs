@@ -549,7 +549,7 @@ fn goroutines_release_stacks_when_memory_runs_low_and_only_then() {
 /// of the top one (outside its own tests).
 #[test]
 fn the_bottom_layer_never_imports_the_scheduler() {
-    const BOTTOM: [(&str, &str); 9] = [
+    const BOTTOM: [(&str, &str); 10] = [
         ("machine", include_str!("machine.rs")),
         ("lock", include_str!("lock.rs")),
         ("lockrank", include_str!("lockrank.rs")),
@@ -559,6 +559,7 @@ fn the_bottom_layer_never_imports_the_scheduler() {
         ("schedt", include_str!("schedt.rs")),
         ("timer", include_str!("timer.rs")),
         ("sudog", include_str!("sudog.rs")),
+        ("traceback", include_str!("traceback.rs")),
     ];
     const TOP: [&str; 9] =
         ["proc", "idle", "lockosthread", "time", "preempt", "stw", "syscall", "forcegc", "scavenge"];
@@ -566,7 +567,13 @@ fn the_bottom_layer_never_imports_the_scheduler() {
         let code = source.split("#[cfg(test)]\nmod tests").next().unwrap();
         for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
             for top in TOP {
-                for path in [format!("super::{top}::"), format!("super::{top};"), format!("super::{{{top}")] {
+                for path in [
+                    format!("super::{top}::"),
+                    format!("super::{top};"),
+                    format!("super::{{{top}"),
+                    format!("sched::{top}::"),
+                    format!("sched::{top};"),
+                ] {
                     assert!(!line.contains(&path), "{name}.rs (bottom layer) uses {top}.rs (top layer): {line}");
                 }
             }

@@ -18,6 +18,7 @@ use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use runtime::symtab::Table;
+use rustc_demangle::Demangle;
 
 use super::memory;
 
@@ -44,50 +45,36 @@ fn table() -> Option<Table<'static>> {
     Table::parse(bytes)
 }
 
+/// The function containing `pc`: its name (print it with `{:#}`, which
+/// leaves out the hash) and `pc`'s offset in it.
+pub fn symbol(pc: u64) -> Option<(Demangle<'static>, u64)> {
+    table().and_then(|t| t.lookup(pc)).map(|loc| (rustc_demangle::demangle(loc.name), loc.offset))
+}
+
 /// Writes `pc` symbolized: `name+0xoff`, or `?` if unknown.
 pub fn write_symbol(out: &mut dyn Write, pc: u64) {
-    match table().and_then(|t| t.lookup(pc)) {
-        Some(loc) => {
-            let _ = write!(out, "{:#}+{:#x}", rustc_demangle::demangle(loc.name), loc.offset);
-        }
-        None => {
-            let _ = out.write_str("?");
-        }
-    }
+    let _ = match symbol(pc) {
+        Some((name, offset)) => write!(out, "{name:#}+{offset:#x}"),
+        None => out.write_str("?"),
+    };
 }
 
 /// Writes the demangled name of the function containing `pc`, or `?`.
 pub fn write_function(out: &mut dyn Write, pc: u64) {
-    match table().and_then(|t| t.lookup(pc)) {
-        Some(loc) => {
-            let _ = write!(out, "{:#}", rustc_demangle::demangle(loc.name));
-        }
-        None => {
-            let _ = out.write_str("?");
-        }
-    }
-}
-
-/// Writes `+0xoff`, `pc`'s offset in its function (`+?` if unknown).
-pub fn write_offset(out: &mut dyn Write, pc: u64) {
-    match table().and_then(|t| t.lookup(pc)) {
-        Some(loc) => {
-            let _ = write!(out, "+{:#x}", loc.offset);
-        }
-        None => {
-            let _ = out.write_str("+?");
-        }
-    }
+    let _ = match symbol(pc) {
+        Some((name, _)) => write!(out, "{name:#}"),
+        None => out.write_str("?"),
+    };
 }
 
 /// The start address of the function containing `pc` (`pc` itself if unknown).
 pub fn function_start(pc: u64) -> u64 {
-    table().and_then(|t| t.lookup(pc)).map_or(pc, |loc| pc - loc.offset)
+    symbol(pc).map_or(pc, |(_, offset)| pc - offset)
 }
 
 /// True if `pc` lies inside a known kernel function.
 pub fn is_known(pc: u64) -> bool {
-    table().and_then(|t| t.lookup(pc)).is_some()
+    symbol(pc).is_some()
 }
 
 /// The return addresses on the frame-pointer chain starting at `rbp`.

@@ -11,8 +11,9 @@
 //! backtrace:
 //!   ...
 //! ```
-//! then, once goroutines exist, the goroutine dump in Go's format
-//! ([`super::traceback`]), and a failure exit through `isa-debug-exit`.
+//! then, once goroutines exist, the goroutine dump in Go's format (through
+//! the hook [`set_goroutine_dump`]), and a failure exit through
+//! `isa-debug-exit`.
 //!
 //! ## The fatal path ([`fatal_trap`], [`fatal`])
 //! 1. A CPU already reporting (its `in_fatal` flag) that faults again exits at
@@ -25,28 +26,109 @@
 //!    only if it can get it within a bounded time.
 //! 5. It exits QEMU with failure.
 //!
-//! Page faults first go to a hook ([`set_page_fault_hook`]): the scheduler will
-//! install one that grows goroutine stacks. A fault in a stack guard page is
-//! reported as a stack overflow.
+//! ## Page faults
+//! A page fault first goes to the hook ([`set_page_fault_hook`]), which
+//! returns a [`PageFaultVerdict`]: handled (it mapped the page; the faulting
+//! instruction runs again), not its memory, or fatal with a diagnosis in its
+//! own words. The hook is the goroutine stack arena's (`stack.rs`, installed
+//! by `mod.rs`): it grows stacks, and names a goroutine stack overflow or a
+//! touch of a freed stack.
+//! A fault the hook leaves alone in the guard page of a CPU's boot or
+//! interrupt stack is reported as a stack overflow; any other as the
+//! exception it is.
+//!
+//! This file knows neither goroutine stacks nor goroutines: what a fault
+//! in a goroutine stack means comes from the page-fault hook, and the dump
+//! from the goroutine-dump hook, so it imports neither `stack` nor
+//! `traceback` (the layering in `mod.rs`).
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use runtime::hook::Hook;
 use x86_64::registers::control::Cr2;
 
+use super::serial::{self, Console};
 use super::trap::TrapFrame;
-use super::{apic, backtrace, memory, percpu, qemu, serial};
+use super::{apic, backtrace, memory, percpu, qemu};
 
 static FATAL: AtomicBool = AtomicBool::new(false);
 static PAGE_FAULT_HOOK: Hook<PageFaultHook> = Hook::new();
+static GOROUTINE_DUMP: Hook<fn(u64)> = Hook::new();
 
-/// A page-fault hook: given the faulting address and error code, returns true
-/// if it resolved the fault (e.g. mapped a stack page).
-pub type PageFaultHook = fn(fault_addr: u64, error_code: u64, frame: &TrapFrame) -> bool;
+/// A page-fault hook: given the faulting address and error code, says what
+/// the fault is.
+pub type PageFaultHook = fn(fault_addr: u64, error_code: u64) -> PageFaultVerdict;
+
+/// What the page-fault hook says of a fault.
+pub enum PageFaultVerdict {
+    /// Resolved (the page is mapped now): the faulting instruction runs again.
+    Handled,
+    /// Not in memory the hook manages: the fault handler goes on.
+    NotMine,
+    /// A fatal error: the report opens with `fatal error: {diagnosis}`.
+    Fatal(Diagnosis),
+}
+
+/// A fatal diagnosis, formatted into a fixed buffer: the page-fault handler
+/// runs on its own interrupt stack with interrupts off, where nothing
+/// allocates. Text past [`Diagnosis::CAPACITY`] bytes is cut.
+pub struct Diagnosis {
+    text: [u8; Diagnosis::CAPACITY],
+    len: usize,
+}
+
+impl Diagnosis {
+    /// Bytes kept: room for the longest diagnosis today (a stack overflow
+    /// with every number at its widest: 149 bytes), and small enough that a
+    /// verdict stays a cheap return value (clippy's `large_enum_variant`).
+    pub const CAPACITY: usize = 160;
+
+    /// `what`, formatted.
+    pub fn new(what: fmt::Arguments<'_>) -> Diagnosis {
+        let mut d = Diagnosis { text: [0; Diagnosis::CAPACITY], len: 0 };
+        let _ = d.write_fmt(what);
+        d
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Always valid: `write_str` cuts at a character boundary.
+        core::str::from_utf8(&self.text[..self.len]).unwrap_or("?")
+    }
+}
+
+impl Write for Diagnosis {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut n = s.len().min(Diagnosis::CAPACITY - self.len);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        self.text[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        if n == s.len() {
+            Ok(())
+        } else {
+            Err(fmt::Error)
+        }
+    }
+}
 
 /// Installs the page-fault hook.
 pub fn set_page_fault_hook(hook: PageFaultHook) {
     PAGE_FAULT_HOOK.set(Some(hook));
+}
+
+/// Installs the goroutine dump that ends every fatal report: it prints to
+/// the console, the reporting goroutine's trace starting at the frame
+/// pointer it is given.
+pub fn set_goroutine_dump(dump: fn(rbp: u64)) {
+    GOROUTINE_DUMP.set(Some(dump));
+}
+
+fn goroutine_dump(rbp: u64) {
+    if let Some(dump) = GOROUTINE_DUMP.get() {
+        dump(rbp);
+    }
 }
 
 const NAMES: [(&str, &str); 32] = [
@@ -84,41 +166,22 @@ const NAMES: [(&str, &str); 32] = [
     ("reserved", "-"),
 ];
 
-/// Handles exception `frame.vector` (< 32).
+/// Handles exception `frame.vector` (< 32), or an interrupt vector nothing
+/// handles (the trap dispatcher sends those here too).
 pub fn exception(frame: &mut TrapFrame) {
     let vector = frame.vector as usize;
+    if vector >= NAMES.len() {
+        fatal_trap(frame, format_args!("unexpected interrupt vector {vector}"));
+    }
     if vector == 2 && FATAL.load(Ordering::Acquire) {
         halt_forever(); // Another CPU is reporting a fatal error.
     }
     if vector == 14 {
         let addr = Cr2::read_raw();
-        if let Some(hook) = PAGE_FAULT_HOOK.get() {
-            if hook(addr, frame.error_code, frame) {
-                return;
-            }
-        }
-        match super::stack::place(addr) {
-            super::stack::Place::Guard(slot) => {
-                let kib = super::stack::reservation() / 1024;
-                match super::traceback::goroutine_of_slot(slot) {
-                    Some(goid) => fatal_trap(
-                        frame,
-                        format_args!(
-                            "stack overflow (goroutine {goid}: stack slot {slot} exceeded its {kib} KiB reservation at {addr:#x})"
-                        ),
-                    ),
-                    None => fatal_trap(
-                        frame,
-                        format_args!(
-                            "stack overflow (goroutine stack slot {slot} exceeded its {kib} KiB reservation at {addr:#x})"
-                        ),
-                    ),
-                }
-            }
-            super::stack::Place::Dead(slot) => {
-                fatal_trap(frame, format_args!("use of freed goroutine stack (slot {slot}) at {addr:#x}"))
-            }
-            _ => {}
+        match PAGE_FAULT_HOOK.get().map_or(PageFaultVerdict::NotMine, |hook| hook(addr, frame.error_code)) {
+            PageFaultVerdict::Handled => return,
+            PageFaultVerdict::Fatal(what) => fatal_trap(frame, format_args!("{}", what.as_str())),
+            PageFaultVerdict::NotMine => {}
         }
         if memory::is_stack_guard(x86_64::VirtAddr::new_truncate(addr)) {
             fatal_trap(frame, format_args!("stack overflow (page fault in a guard page at {addr:#x})"));
@@ -154,7 +217,7 @@ pub fn fatal_trap(frame: &TrapFrame, what: fmt::Arguments<'_>) -> ! {
         let _ = writeln!(out);
     }
     backtrace::print(out, Some(frame.rip), frame.rbp);
-    super::traceback::dump(out, frame.rbp);
+    goroutine_dump(frame.rbp);
     qemu::exit(qemu::ExitCode::Failure);
 }
 
@@ -176,7 +239,7 @@ fn report(header: fmt::Arguments<'_>, pc: Option<u64>, rbp: u64) -> ! {
     let _ = writeln!(out, "{header}");
     let _ = writeln!(out, "[cpu {}]", percpu::cpu_id());
     backtrace::print(out, pc, rbp);
-    super::traceback::dump(out, rbp);
+    goroutine_dump(rbp);
     qemu::exit(qemu::ExitCode::Failure);
 }
 
@@ -242,14 +305,4 @@ fn write_registers(out: &mut dyn Write, f: &TrapFrame) {
         let _ = write!(out, "{name:<6} {v:#018x}{}", if i % 4 == 3 { "\n" } else { "  " });
     }
     let _ = writeln!(out);
-}
-
-/// The console, for `write!` in fatal paths.
-pub struct Console;
-
-impl Write for Console {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        serial::force_write(format_args!("{s}"));
-        Ok(())
-    }
 }

@@ -4,19 +4,47 @@
 //! in this order (each step needs the ones before it):
 //!
 //! 1. per-CPU area for CPU 0 (the logger asks for the CPU id), console;
-//! 2. IDT without IST stacks (so even early faults are reported), and the
-//!    symbol table from the ramdisk (so their backtraces have names);
+//! 2. IDT without IST stacks, with the exception handler (so even early
+//!    faults are reported), and the symbol table from the ramdisk (so their
+//!    backtraces have names);
 //! 3. frame bitmap and page tables, the kernel heap, the goroutine stack
-//!    arena (stacks grow through the page-fault hook);
+//!    arena (stacks grow through the page-fault hook), the goroutine dump
+//!    of fatal reports;
 //! 4. this CPU's GDT/TSS, and IST stacks for #DF, NMI, #MC, #PF;
 //! 5. TSC calibration (`nanotime`), then the RTC (`walltime`);
 //! 6. ACPI MADT → CPUs and IOAPICs; local APIC (x2APIC or xAPIC) and its timer;
 //!    IOAPICs masked, legacy PICs off;
-//! 7. interrupt handlers, interrupts on;
+//! 7. interrupt handlers and the preemption entry, interrupts on;
 //! 8. the application processors (`smp`).
 //!
 //! The portable runtime reaches the machine only through the scheduler's
-//! machine interface, which `machine.rs` implements.
+//! machine interface, which `machine.rs` implements, and the goroutine
+//! dump's `Unwinder`, which `traceback.rs` implements.
+//!
+//! ## Layers
+//! A file imports only files in lower layers, plus the few imports within
+//! a layer marked `→` below, so the imports have no cycles. Where a lower
+//! file must call up (an exception into the fault handler, a page fault
+//! into the stack arena, a fatal error into the goroutine dump, an
+//! interrupt into its handler), it calls a hook (a `runtime::hook::Hook`)
+//! that [`init`] installs:
+//!
+//! | layer | files |
+//! |-------|-------|
+//! | 5 | `machine`, `traceback` (goroutine dumps, Ctrl+\\) |
+//! | 4 | `stack` (goroutine stacks, the page-fault verdict), `heap` |
+//! | 3 | `fault` (exceptions, the fatal path), `smp` |
+//! | 2 | `trap` (IDT, entry, dispatch to installed handlers), `tlb`, `profile` |
+//! | 1 | `apic`, `ioapic` (→ `acpi`), `acpi`, `gdt`, `rtc`, `backtrace` |
+//! | 0 | `memory` (→ `sync`), `serial` (→ `sync`), `time` (→ `cpuid`), `sync`, `cpuid`, `percpu`, `qemu`, `context` |
+//!
+//! So `trap` knows neither `fault` nor `machine` (its exception,
+//! preemption and interrupt handlers are installed), `tlb` does not know
+//! `trap` (its IPI handler is registered here), and `fault` knows neither
+//! `stack` nor `traceback`: the stack arena's page-fault hook returns a
+//! verdict carrying its own diagnosis, and the fatal path's goroutine dump
+//! is a hook. This file sits above them all and wires them; `smp` calls
+//! back only into [`enable_cpu_features`], the per-CPU part of the boot.
 pub mod acpi;
 pub mod apic;
 pub mod backtrace;
@@ -67,6 +95,7 @@ pub fn init_early() {
 /// Brings the machine up (see the module essay). Boot CPU, once.
 pub fn init(boot_info: &'static BootInfo, stack_reservation: u64) -> Machine {
     trap::init_idt();
+    trap::set_exception_handler(fault::exception);
     let symbols = boot_info.ramdisk_addr.into_option().and_then(|addr| {
         // SAFETY: the bootloader mapped the ramdisk at `addr` for `ramdisk_len` bytes
         // and never reuses that memory.
@@ -82,7 +111,8 @@ pub fn init(boot_info: &'static BootInfo, stack_reservation: u64) -> Machine {
     memory::init(&boot_info.memory_regions, phys_offset);
     heap::init();
     stack::init(stack_reservation);
-    fault::set_page_fault_hook(|addr, error_code, _| stack::grow(addr, error_code));
+    fault::set_page_fault_hook(stack::on_page_fault);
+    fault::set_goroutine_dump(|rbp| traceback::dump(&mut serial::Console, rbp));
     gdt::init_cpu();
     trap::enable_ist();
     enable_cpu_features();
@@ -106,6 +136,7 @@ pub fn init(boot_info: &'static BootInfo, stack_reservation: u64) -> Machine {
     ioapic::init(&platform.ioapics, &platform.overrides);
 
     trap::set_handler(apic::TIMER_VECTOR, machine::on_timer_interrupt);
+    trap::set_preempt_handler(machine::preempt_here);
     trap::set_handler(apic::WAKE_VECTOR, machine::on_wake_interrupt);
     trap::set_handler(apic::CALL_VECTOR, |_| {});
     trap::set_handler(apic::PING_VECTOR, |_| {
@@ -117,7 +148,7 @@ pub fn init(boot_info: &'static BootInfo, stack_reservation: u64) -> Machine {
     trap::set_handler(apic::PONG_VECTOR, |_| {
         percpu::this().pongs.fetch_add(1, Ordering::Release);
     });
-    tlb::init();
+    trap::set_handler(tlb::FLUSH_VECTOR, |_| tlb::on_flush_interrupt());
     trap::set_handler(apic::ERROR_VECTOR, |_| log::error!("apic: error interrupt"));
     traceback::init_console_interrupt();
     percpu::this().online.store(true, Ordering::Release);

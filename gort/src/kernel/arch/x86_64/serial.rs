@@ -6,7 +6,8 @@
 //!
 //! The fatal-error path must print even if the lock is held, perhaps by the
 //! very CPU that faulted inside `write`: [`force_write`] waits a bounded time
-//! for the lock, then writes without it (garbled output beats no report).
+//! for the lock, then writes without it (garbled output beats no report);
+//! [`Console`] is `force_write` as a `core::fmt::Write`.
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -50,6 +51,17 @@ pub fn force_write(args: fmt::Arguments<'_>) {
     // register writes can garble characters, never memory.
     let mut port = unsafe { SerialPort::new(COM1) };
     let _ = port.write_fmt(args);
+}
+
+/// The console for `write!` in fatal paths: every write goes through
+/// [`force_write`].
+pub struct Console;
+
+impl Write for Console {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        force_write(format_args!("{s}"));
+        Ok(())
+    }
 }
 
 /// A byte from the console, if one is waiting (for Ctrl+\ handling later).

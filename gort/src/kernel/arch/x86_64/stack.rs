@@ -12,13 +12,16 @@
 //! ```
 //! 1. [`alloc`]: take a free slot (or the next unused one) and make sure its
 //!    top page is mapped: a goroutine starts with one 4 KiB page.
-//! 2. [`grow`] (the page-fault hook): a not-present fault inside a live
-//!    slot, above its guard page, maps a fresh zeroed page and resumes the
-//!    faulting instruction. The fault is taken on the page-fault IST stack,
-//!    so running out of stack is exactly the case it can handle.
-//! 3. A fault in a guard page is a stack overflow: the fault handler reports
-//!    `fatal error: stack overflow`, naming the slot (the scheduler maps slots
-//!    to goroutine ids).
+//! 2. [`grow`] (through [`on_page_fault`], the page-fault hook): a
+//!    not-present fault inside a live slot, above its guard page, maps a
+//!    fresh zeroed page and resumes the faulting instruction. The fault is
+//!    taken on the page-fault IST stack, so running out of stack is exactly
+//!    the case it can handle.
+//! 3. A fault in a guard page is a stack overflow: the hook's verdict is
+//!    fatal, `stack overflow (goroutine N: stack slot S exceeded its R KiB
+//!    reservation at A)` (the runtime maps the slot to its goroutine); a
+//!    fault in a slot no goroutine holds is a `use of freed goroutine
+//!    stack`. The fault handler prints the report (`fault.rs`).
 //! 4. [`trim`] (goroutine exit): unmap every page but the top one and return
 //!    their frames after a TLB shootdown (the goroutine may have run on other
 //!    CPUs); the dead G keeps its slot and top page for its next life. `grow`
@@ -107,9 +110,11 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use runtime::hook::Hook;
 use runtime::sched::machine::StackRelease;
+use runtime::sched::traceback::goroutine_of_stack;
 use x86_64::structures::paging::{Page, PhysFrame};
 use x86_64::VirtAddr;
 
+use super::fault::{Diagnosis, PageFaultVerdict};
 use super::memory::{self, PAGE_SIZE};
 use super::sync::IrqLock;
 use super::tlb;
@@ -347,8 +352,35 @@ impl Arena {
     }
 }
 
-/// The page-fault hook: grows a live stack by the faulting page, or puts back
-/// a top page that [`release`] took.
+/// The page-fault hook: grows a live stack ([`grow`]); a fault in a guard
+/// page is a goroutine stack overflow and one in a free slot a use of a
+/// freed stack, both fatal; any other address is not the arena's.
+pub fn on_page_fault(addr: u64, error_code: u64) -> PageFaultVerdict {
+    if grow(addr, error_code) {
+        return PageFaultVerdict::Handled;
+    }
+    let (slot, kib) = match place(addr) {
+        Place::Guard(slot) => (slot, reservation() / 1024),
+        Place::Dead(slot) => {
+            return PageFaultVerdict::Fatal(Diagnosis::new(format_args!(
+                "use of freed goroutine stack (slot {slot}) at {addr:#x}"
+            )))
+        }
+        Place::Outside | Place::Live(_) => return PageFaultVerdict::NotMine,
+    };
+    let what = match goroutine_of_stack(slot) {
+        Some(goid) => Diagnosis::new(format_args!(
+            "stack overflow (goroutine {goid}: stack slot {slot} exceeded its {kib} KiB reservation at {addr:#x})"
+        )),
+        None => Diagnosis::new(format_args!(
+            "stack overflow (goroutine stack slot {slot} exceeded its {kib} KiB reservation at {addr:#x})"
+        )),
+    };
+    PageFaultVerdict::Fatal(what)
+}
+
+/// Grows a live stack by the faulting page, or puts back a top page that
+/// [`release`] took; false if the fault is not one of those.
 pub fn grow(addr: u64, error_code: u64) -> bool {
     if error_code & 1 != 0 {
         return false; // a protection fault, not a missing page

@@ -9,7 +9,8 @@
 //! 2. Take `SHOOTDOWN` (one request at a time), publish the range, set
 //!    `PENDING` to the number of other online CPUs, send [`FLUSH_VECTOR`] to
 //!    all others.
-//! 3. Each CPU's handler flushes the range and decrements `PENDING`.
+//! 3. Each CPU's handler ([`on_flush_interrupt`], which `mod.rs` registers
+//!    for [`FLUSH_VECTOR`]) flushes the range and decrements `PENDING`.
 //! 4. The sender waits for `PENDING == 0`, then releases the lock.
 //!
 //! ## Invariants
@@ -29,7 +30,7 @@ use runtime::sched::{GLock, LockRank};
 use x86_64::instructions::tlb;
 use x86_64::VirtAddr;
 
-use super::{apic, percpu, trap};
+use super::{apic, percpu};
 
 /// The shootdown IPI.
 pub const FLUSH_VECTOR: u8 = 0xf4;
@@ -54,12 +55,11 @@ fn flush_local(start: u64, end: u64) {
     }
 }
 
-/// Installs the IPI handler. Boot CPU, before the APs start.
-pub fn init() {
-    trap::set_handler(FLUSH_VECTOR, |_| {
-        flush_local(START.load(Ordering::Acquire), END.load(Ordering::Acquire));
-        PENDING.fetch_sub(1, Ordering::Release);
-    });
+/// The [`FLUSH_VECTOR`] IPI: flushes the published range, then tells the
+/// sender.
+pub fn on_flush_interrupt() {
+    flush_local(START.load(Ordering::Acquire), END.load(Ordering::Acquire));
+    PENDING.fetch_sub(1, Ordering::Release);
 }
 
 /// Flushes `[start, end)` from every online CPU's TLB; returns when all have.

@@ -49,15 +49,21 @@
 //! signal stack.
 //!
 //! ## Dispatch
-//! Vectors 0–31 are exceptions ([`super::fault`]). Vectors 32–255 go to the
-//! handler registered with [`set_handler`], after an EOI to the local APIC
-//! (sent first, so a handler that never returns to here — a goroutine switch —
-//! cannot leave the APIC waiting). An unregistered vector is a fatal error.
+//! Vectors 32–255 go to the handler registered with [`set_handler`], after
+//! an EOI to the local APIC (sent first, so a handler that never returns to
+//! here — a goroutine switch — cannot leave the APIC waiting); the
+//! preemption pseudo-vector goes to the one registered with
+//! [`set_preempt_handler`]. Exceptions (vectors 0–31), and any vector with
+//! no handler of its own but the spurious one (a fatal error), go to the
+//! exception handler registered with [`set_exception_handler`]. This file
+//! registers none of them: `mod.rs` wires in the exception handler
+//! (`fault.rs`), the preemption (`machine.rs`) and the interrupts, so trap
+//! sits below all of them (the layering in `mod.rs`).
 
 use runtime::hook::Hook;
 use x86_64::instructions::segmentation::{Segment, CS};
 
-use super::{apic, fault, gdt};
+use super::{apic, gdt};
 
 /// The saved state of an interrupted context, as `trap_common` lays it out.
 #[repr(C)]
@@ -190,6 +196,8 @@ static mut IDT: Idt =
 
 type Handler = fn(&mut TrapFrame);
 static HANDLERS: [Hook<Handler>; 256] = [const { Hook::new() }; 256];
+static PREEMPT: Hook<Handler> = Hook::new();
+static EXCEPTION: Hook<Handler> = Hook::new();
 
 /// Fills the IDT with every stub (no IST yet) and loads it. Boot CPU, before
 /// anything can fault, so even early faults get a report.
@@ -243,22 +251,36 @@ pub fn set_handler(vector: u8, handler: Handler) {
     HANDLERS[usize::from(vector)].set(Some(handler));
 }
 
+/// Routes the preemption pseudo-vector ([`PREEMPT_VECTOR`]) to `handler`.
+pub fn set_preempt_handler(handler: Handler) {
+    PREEMPT.set(Some(handler));
+}
+
+/// Routes the exceptions (vectors 0–31), and every vector with no handler
+/// of its own, to `handler`. Boot CPU, right after [`init_idt`].
+pub fn set_exception_handler(handler: Handler) {
+    EXCEPTION.set(Some(handler));
+}
+
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     let vector = frame.vector as usize;
-    if vector < 32 {
-        fault::exception(frame);
-        return;
-    }
-    if vector == PREEMPT_VECTOR {
-        super::machine::preempt_here(frame);
-        return;
-    }
-    if vector != usize::from(apic::SPURIOUS_VECTOR) {
-        apic::eoi();
-    }
-    match HANDLERS[vector].get() {
-        None if vector == usize::from(apic::SPURIOUS_VECTOR) => {}
-        None => fault::fatal_trap(frame, format_args!("unexpected interrupt vector {vector}")),
+    let spurious = vector == usize::from(apic::SPURIOUS_VECTOR);
+    let handler = match vector {
+        0..32 => None,
+        PREEMPT_VECTOR => PREEMPT.get(),
+        _ => {
+            if !spurious {
+                apic::eoi();
+            }
+            HANDLERS[vector].get()
+        }
+    };
+    match handler {
         Some(h) => h(frame),
+        None if spurious => {}
+        None => match EXCEPTION.get() {
+            Some(exception) => exception(frame),
+            None => panic!("trap: vector {vector} before the exception handler was installed"),
+        },
     }
 }

@@ -2,7 +2,7 @@
 //! `selftest/src/main.rs`): `test=list` prints it, every scenario in it is
 //! booted by some test, and no test names a scenario it lacks (the boot
 //! would refuse such a name; this says which test, and that the table and
-//! the tests agree both ways).
+//! the tests agree both ways); the README's row for `test=` names them all.
 use std::path::Path;
 
 use tests::*;
@@ -69,5 +69,10 @@ fn every_scenario_is_booted_by_a_test_and_no_test_names_a_missing_one() {
         let quoted = format!("\"{s}\"");
         let booted = sources.iter().any(|(_, text)| named(text).contains(s) || text.contains(&quoted));
         assert!(booted, "no test in tests/tests or boot/tests boots scenario {s}");
+    }
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).expect("README");
+    let row = readme.lines().find(|l| l.starts_with("| `test` ")).expect("README's boot parameter row for test=");
+    for s in &scenarios {
+        assert!(row.contains(&format!("`{s}`")), "README's test= row lacks scenario {s}");
     }
 }

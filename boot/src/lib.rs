@@ -33,7 +33,7 @@ pub use program::{Built, Profile};
 pub const QEMU_PASS: i32 = 33;
 pub const QEMU_FAIL: i32 = 35;
 
-/// Lines the kernel prints at its milestones (see `kernel/src/main.rs`).
+/// Lines the kernel prints at its milestones (see `gort/src/kernel/mod.rs`).
 pub const MARK_ENTRY: &str = "gort: kernel entry";
 pub const MARK_ALL_ONLINE: &str = "smp: all CPUs online";
 
@@ -52,8 +52,8 @@ pub enum Accel {
 /// How to boot.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// The program to boot: a name in `programs/`, `kernel`, or a crate's
-    /// path; empty for no disk at all (the harness boots Linux with
+    /// The program to boot: a repo program's name (`programs/`, `selftest`,
+    /// `bench`) or a crate's path; empty for no disk at all (the harness boots Linux with
     /// `-kernel` in `extra_args`).
     pub program: String,
     pub profile: Profile,

@@ -21,8 +21,9 @@ const USAGE: &str = "usage: boot [PROGRAM] [--cpus N] [--mem MIB] [--bios|--uefi
 [--timeout SECS] [--release] [--dry-run] [KEY=VALUE ...]
        boot --list
        boot new PATH
-  PROGRAM         a program in programs/ (see --list), `kernel` (the test and bench
-                  program, the default), or the path of a program crate
+  PROGRAM         a repo program (see --list): a demo in programs/, `selftest` (the
+                  self-test scenarios, test=NAME; the default) or `bench` (Go's
+                  benchmark mirrors, bench=NAME); or the path of a program crate
   --cpus N        vCPUs (1..=64, default 1)
   --mem MIB       guest memory in MiB, at least 64 (default 512)
   --bios|--uefi   firmware (default BIOS; UEFI uses OVMF)
@@ -31,7 +32,7 @@ const USAGE: &str = "usage: boot [PROGRAM] [--cpus N] [--mem MIB] [--bios|--uefi
   --timeout SECS  kill QEMU after SECS seconds (default 60); exit status 3
   --release       build without debug assertions and overflow checks (as ./x bench)
   --dry-run       build, print the QEMU command and exit
-  --list          list the programs in programs/
+  --list          list the repo programs: the demos, then selftest and bench
   new PATH        create a program crate at PATH, ready to boot with `./x run PATH`
   KEY=VALUE       boot parameters (e.g. GOMAXPROCS=2); a bad one lists the valid keys";
 

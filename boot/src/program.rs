@@ -3,9 +3,10 @@
 //! A program is a binary crate with `gort` as a dependency (`programs/` in
 //! the repo, or any path). To boot one, the runner:
 //!
-//! 1. resolves the name: a directory of `programs/`, `kernel` (the test and
-//!    bench program), or a path to a crate (a directory with a
-//!    `Cargo.toml`);
+//! 1. resolves the name: a directory of `programs/` (the demos), one of
+//!    the repo's test programs ([`TEST_PROGRAMS`]: `selftest`, the
+//!    self-test scenarios, and `bench`, the mirrors of Go's benchmarks), or
+//!    a path to a crate (a directory with a `Cargo.toml`);
 //! 2. builds it for `x86_64-unknown-none` with Cargo, with the build
 //!    settings every program shares (`gort/program.toml`: code model, link
 //!    address, LTO, and the `gort-dev`/`gort-release` profiles), into one
@@ -34,8 +35,16 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("boot/ lives in the repo").to_path_buf()
 }
 
-/// The program booted when none is named.
-pub const DEFAULT_PROGRAM: &str = "kernel";
+/// The repo's test programs, top-level directories booted by name: the
+/// self-test scenarios (`test=NAME`, what the QEMU tests boot) and the
+/// mirrors of Go's benchmarks (`bench=NAME`, what the harness boots).
+pub const TEST_PROGRAMS: &[&str] = &[DEFAULT_PROGRAM, BENCH_PROGRAM];
+
+/// The program booted when none is named: the self-test program.
+pub const DEFAULT_PROGRAM: &str = "selftest";
+
+/// The bench program.
+pub const BENCH_PROGRAM: &str = "bench";
 
 /// How a program is built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -65,24 +74,22 @@ pub struct Built {
     pub uefi: PathBuf,
 }
 
-/// The crate directory of `program`: a name under `programs/`, `kernel`, or
-/// a path to a crate.
+/// The crate directory of `program`: a name under `programs/`, one of
+/// [`TEST_PROGRAMS`], or a path to a crate.
 pub fn locate(program: &str) -> Result<PathBuf, String> {
     let repo = repo();
-    let named = if program == DEFAULT_PROGRAM { repo.join("kernel") } else { repo.join("programs").join(program) };
+    let named = if TEST_PROGRAMS.contains(&program) { repo.join(program) } else { repo.join("programs").join(program) };
     let is_name = !program.contains('/') && program != "." && program != "..";
     let dir = if is_name && named.join("Cargo.toml").is_file() { named } else { PathBuf::from(program) };
     if dir.join("Cargo.toml").is_file() {
         return dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()));
     }
-    let mut known = list().join(", ");
-    if known.is_empty() {
-        known = "none".into();
-    }
-    Err(format!("no program {program:?}: not a name in programs/ ({known}), nor a directory with a Cargo.toml"))
+    let known = list().join(", ");
+    Err(format!("no program {program:?}: not a repo program ({known}), nor a directory with a Cargo.toml"))
 }
 
-/// The names of the repo's programs (`programs/*`), sorted.
+/// The names `./x run` boots: the demos (`programs/*`, sorted), then
+/// [`TEST_PROGRAMS`].
 pub fn list() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(repo().join("programs"))
         .into_iter()
@@ -92,6 +99,7 @@ pub fn list() -> Vec<String> {
         .filter_map(|e| e.file_name().into_string().ok())
         .collect();
     names.sort();
+    names.extend(TEST_PROGRAMS.iter().map(|s| s.to_string()));
     names
 }
 

@@ -136,6 +136,7 @@ fn run_timeout(o: &Options, benches: usize) -> Duration {
 
 fn kernel_round(o: &Options, cpus: u32, benches: usize) -> Result<Vec<parse::Line>, String> {
     let config = boot::Config {
+        program: boot::program::BENCH_PROGRAM.into(),
         cpus,
         // `./x bench` builds the harness in release and measures a release
         // kernel; a debug harness (its pipeline test) boots the dev build.

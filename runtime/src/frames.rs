@@ -1,6 +1,6 @@
 //! A physical-frame allocator: one bit per 4 KiB frame.
 //!
-//! The machine layer (`kernel/src/arch/x86_64/memory.rs`) owns the physical
+//! The machine layer (`gort/src/kernel/arch/x86_64/memory.rs`) owns the physical
 //! memory map and the page tables; the bookkeeping of which frames are free
 //! is this portable bitmap, so it can be tested on the host.
 //!

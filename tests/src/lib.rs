@@ -1,6 +1,7 @@
 //! Shared helpers for the QEMU integration tests in `tests/tests/`.
 //!
-//! Each test boots the kernel through `boot::run` with a timeout, then asserts
+//! Each test boots a program (the self-test program `selftest/` unless it
+//! names another) through `boot::run` with a timeout, then asserts
 //! on the verdict (the kernel's exit code through `isa-debug-exit`) and on what
 //! the serial console printed. A failed assertion prints the whole console.
 use std::time::Duration;
@@ -25,8 +26,8 @@ pub fn boot(cpus: u32, firmware: Firmware, cmdline: &str) -> Outcome {
     boot_with(&config(cpus, firmware, cmdline))
 }
 
-/// Boots program `program` (a name in `programs/`) with `cpus` vCPUs,
-/// BIOS, and boot parameters `cmdline`.
+/// Boots program `program` (a repo program's name: a demo, or `bench`)
+/// with `cpus` vCPUs, BIOS, and boot parameters `cmdline`.
 pub fn boot_program(program: &str, cpus: u32, cmdline: &str) -> Outcome {
     boot_with(&Config { program: program.into(), ..config(cpus, Firmware::Bios, cmdline) })
 }

@@ -1,10 +1,11 @@
-//! The kernel's bench mode prints Go's benchmark format, and refuses unknown
-//! benchmarks and malformed benchtimes with a clear error.
+//! The bench program (`bench/`, what the harness boots) prints Go's
+//! benchmark format, and refuses unknown benchmarks and malformed benchtimes
+//! with a clear error.
 use tests::*;
 
 #[test]
 fn bench_mode_prints_go_lines() {
-    let out = boot(2, Firmware::Bios, "bench=NowUnixNano,ChanSync benchtime=1000x count=2");
+    let out = boot_program("bench", 2, "bench=NowUnixNano,ChanSync benchtime=1000x count=2");
     expect_verdict(&out, Verdict::Pass);
     expect_line(&out, "goos: gort");
     expect_line(&out, "pkg: time");
@@ -25,7 +26,7 @@ fn bench_mode_prints_go_lines() {
 /// prints one line under its Go package.
 #[test]
 fn every_mirror_runs() {
-    let out = boot(2, Firmware::Bios, "bench=all benchtime=20x");
+    let out = boot_program("bench", 2, "bench=all benchtime=20x");
     expect_verdict(&out, Verdict::Pass);
     let mut package = "";
     let mut seen = Vec::new();
@@ -71,7 +72,7 @@ fn every_mirror_runs() {
 
 #[test]
 fn unknown_benchmark_is_refused() {
-    let out = boot(1, Firmware::Bios, "bench=NowUnixNano,ChanSink");
+    let out = boot_program("bench", 1, "bench=NowUnixNano,ChanSink");
     expect_verdict(&out, Verdict::Fail);
     expect_line(&out, "fatal error: unknown benchmark \"ChanSink\" in bench=NowUnixNano,ChanSink");
     expect_line(&out, "valid benchmarks: all, NowUnixNano");
@@ -79,7 +80,7 @@ fn unknown_benchmark_is_refused() {
 
 #[test]
 fn bad_benchtime_is_refused() {
-    let out = boot(1, Firmware::Bios, "bench=all benchtime=1h");
+    let out = boot_program("bench", 1, "bench=all benchtime=1h");
     expect_verdict(&out, Verdict::Fail);
     expect_line(&out, "fatal error: bad value \"1h\" for boot parameter benchtime");
 }

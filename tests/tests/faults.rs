@@ -18,7 +18,7 @@ fn page_fault_is_reported() {
     expect_line(&out, "[cpu 0, error code 0x2 (not-present write), cr2 0x7bad00000000]");
     expect_line(&out, "rip 0xffffffff");
     let rip = find_line(&out, "rip 0x").unwrap();
-    assert!(rip.contains("kernel::selftest::deliberate_page_fault+0x"), "{rip}");
+    assert!(rip.contains("selftest::machine::deliberate_page_fault+0x"), "{rip}");
     expect_line(&out, "rax    0x00007bad00000000");
     expect_line(&out, "gort::kernel::start+0x");
 }
@@ -29,7 +29,7 @@ fn divide_error_is_reported() {
     expect_line(&out, "fatal error: divide error (#DE, vector 0)");
     expect_line(&out, "[cpu 0, error code 0x0, cr2 0x");
     let rip = find_line(&out, "rip 0x").unwrap();
-    assert!(rip.contains("kernel::selftest::deliberate_divide_error+0x"), "{rip}");
+    assert!(rip.contains("selftest::machine::deliberate_divide_error+0x"), "{rip}");
 }
 
 #[test]
@@ -42,18 +42,18 @@ fn data_is_not_executable() {
     assert!(!out.output.contains("the heap is executable"));
     expect_line(&out, "rip is in no kernel function; [rsp] 0xffffffff");
     let caller = find_line(&out, "[rsp]").unwrap();
-    assert!(caller.contains("kernel::selftest::execute_heap+0x"), "{caller}");
+    assert!(caller.contains("selftest::machine::execute_heap+0x"), "{caller}");
 }
 
 #[test]
 fn panic_backtrace_names_the_function() {
     let out = fails(2, "test=panic");
     expect_line(&out, "panic: deliberate panic: answer was 41");
-    expect_line(&out, "[at kernel/src/selftest/");
+    expect_line(&out, "[at selftest/src/machine.rs:");
     let trace: Vec<&str> = out.output.lines().skip_while(|l| *l != "backtrace:").collect();
     assert!(trace.len() > 2, "no backtrace:\n{}", out.output);
     let names = trace.join("\n");
-    assert!(names.contains("kernel::selftest::deliberate_panic+0x"), "{names}");
+    assert!(names.contains("selftest::machine::deliberate_panic+0x"), "{names}");
     assert!(names.contains("gort::kernel::start+0x"), "{names}");
 }
 
@@ -62,7 +62,7 @@ fn stack_overflow_hits_the_guard_page() {
     let out = fails(2, "test=stackoverflow");
     expect_line(&out, "fatal error: stack overflow (page fault in a guard page at 0x");
     expect_line(&out, "[cpu 1, error code 0x2 (not-present write)");
-    expect_line(&out, "kernel::selftest::deliberate_stack_overflow+0x");
+    expect_line(&out, "selftest::machine::deliberate_stack_overflow+0x");
     expect_line(&out, "...the frame above");
 }
 

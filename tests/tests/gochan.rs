@@ -1,5 +1,5 @@
 //! Go's own channel tests (`$GOROOT/test/chan/*.go`), ported in
-//! `kernel/src/selftest/gochan/`: `test=gochan` runs all fourteen in one
+//! `selftest/src/gochan/`: `test=gochan` runs all fourteen in one
 //! boot, with GOMAXPROCS=1 (on 2 CPUs) and GOMAXPROCS=4 (on 4), and each
 //! must print its PASS line. Go's must-panic checks (select3.go's sends on a
 //! closed channel, closedchan.go's closes of nil and closed channels) are

@@ -68,13 +68,16 @@ fn main() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A repo program boots by name; `--list` names it; an unknown name is a
-/// usage error that lists the programs.
+/// A repo program boots by name; `--list` names it, and the test programs
+/// after the demos; an unknown name is a usage error that lists the programs.
 #[test]
 fn repo_programs_boot_by_name() {
     let (code, text) = x(&["run", "--list"]);
     assert_eq!(code, 0, "{text}");
-    assert!(text.lines().any(|l| l == "hello"), "{text}");
+    let names: Vec<&str> = text.lines().collect();
+    let at = |name: &str| names.iter().position(|l| *l == name);
+    let order = (at("hello"), at("selftest"), at("bench"));
+    assert!(matches!(order, (Some(h), Some(s), Some(b)) if h < s && s < b), "{text}");
     let (code, text) = x(&["run", "no-such-program"]);
     assert_eq!(code, 64, "{text}");
     assert!(text.contains("no program \"no-such-program\"") && text.contains("hello"), "{text}");

@@ -88,7 +88,7 @@ fn goroutine_stack_overflow_names_the_goroutine() {
     expect_line(&out, "fatal error: stack overflow (goroutine 2: stack slot");
     expect_line(&out, "exceeded its 256 KiB reservation");
     expect_line(&out, "goroutine 1 ["); // main: waiting, or not yet there
-    expect_line(&out, "kernel::selftest::sched::recurse(...)");
+    expect_line(&out, "selftest::sched::recurse(...)");
 }
 
 #[test]
@@ -98,7 +98,7 @@ fn deadlock_is_reported_with_a_goroutine_dump() {
     expect_line(&out, "fatal error: all goroutines are asleep - deadlock!");
     expect_line(&out, "goroutine 1 [sync.WaitGroup.Wait]:");
     expect_line(&out, "goroutine 2 [sync.WaitGroup.Wait]:");
-    expect_line(&out, "kernel::selftest::sched::deadlock");
+    expect_line(&out, "selftest::sched::deadlock");
     expect_line(&out, "created by goroutine 1");
     // Goroutines 3..=10002 sleep identically: the first is printed, the
     // rest folded into one line.

@@ -29,7 +29,7 @@ fn goroutine_stack_overflow_is_a_clean_fatal_error() {
     let out = boot(2, Firmware::Bios, "test=gstackoverflow stackreserve=256k");
     expect_verdict(&out, Verdict::Fail);
     expect_line(&out, "fatal error: stack overflow (goroutine stack slot 0 exceeded its 256 KiB reservation at 0x");
-    expect_line(&out, "kernel::selftest::stacks::recurse+0x");
+    expect_line(&out, "selftest::stacks::recurse+0x");
 }
 
 #[test]
@@ -38,7 +38,7 @@ fn use_of_a_freed_stack_is_reported() {
     expect_verdict(&out, Verdict::Fail);
     expect_line(&out, "fatal error: use of freed goroutine stack (slot 0) at 0x");
     let rip = find_line(&out, "rip 0x").unwrap();
-    assert!(rip.contains("kernel::selftest::stacks::freedstack+0x"), "{rip}");
+    assert!(rip.contains("selftest::stacks::freedstack+0x"), "{rip}");
 }
 
 #[test]
@@ -60,7 +60,7 @@ fn stack_reservation_is_validated() {
 /// forever in each other's shootdown (a timeout here, within a second or two).
 #[test]
 fn no_interrupt_is_lost_while_stacks_grow() {
-    let out = boot(2, Firmware::Bios, "bench=StackGrowthDeepNewG benchtime=500x GOMAXPROCS=2");
+    let out = boot_program("bench", 2, "bench=StackGrowthDeepNewG benchtime=500x GOMAXPROCS=2");
     expect_verdict(&out, Verdict::Pass);
     expect_line(&out, "BenchmarkStackGrowthDeepNewG-2\t     500\t");
 }

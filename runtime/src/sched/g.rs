@@ -68,10 +68,14 @@ pub enum WaitReason {
     LockedM,
     /// The forced-GC helper, parked until sysmon's check readies it.
     ForceGCIdle,
+    /// Parked by a test (host unit tests, and programs built with the
+    /// `testing` feature); never in the product.
+    #[cfg(any(test, feature = "testing"))]
     Test,
 }
 
-const REASONS: [WaitReason; 17] = [
+/// Every reason, indexed by its discriminant (decoding a G's status word).
+const REASONS: &[WaitReason] = &[
     WaitReason::Zero,
     WaitReason::Sleep,
     WaitReason::ChanReceive,
@@ -88,8 +92,18 @@ const REASONS: [WaitReason; 17] = [
     WaitReason::Semacquire,
     WaitReason::LockedM,
     WaitReason::ForceGCIdle,
+    #[cfg(any(test, feature = "testing"))]
     WaitReason::Test,
 ];
+
+// Checked at compile time: each reason sits at the index of its discriminant.
+const _: () = {
+    let mut i = 0;
+    while i < REASONS.len() {
+        assert!(REASONS[i] as usize == i, "REASONS must list every WaitReason in declaration order");
+        i += 1;
+    }
+};
 
 impl WaitReason {
     /// Go's wording (`waitReasonStrings`).
@@ -111,6 +125,7 @@ impl WaitReason {
             WaitReason::Semacquire => "semacquire",
             WaitReason::LockedM => "locked to thread",
             WaitReason::ForceGCIdle => "force gc (idle)",
+            #[cfg(any(test, feature = "testing"))]
             WaitReason::Test => "test wait",
         }
     }

@@ -3,7 +3,7 @@
 //! The scheduler is portable; the few services it needs from a machine are
 //! the trait [`Machine`]. Exactly one provider per build implements it and
 //! names its type in [`provide_machine!`](crate::provide_machine):
-//! - the kernel (`kernel/src/arch/x86_64/machine.rs`): CPU index from the GS
+//! - the kernel (`gort/src/kernel/arch/x86_64/machine.rs`): CPU index from the GS
 //!   base, the TSC clock, the assembly context switch, goroutine stacks in
 //!   their own address-space slot, IPIs, `sti; hlt`, the LAPIC one-shot timer;
 //! - the host mock (`mock.rs`, `cargo test` only): OS threads as CPUs, and a

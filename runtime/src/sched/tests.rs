@@ -561,8 +561,7 @@ fn the_bottom_layer_never_imports_the_scheduler() {
         ("sudog", include_str!("sudog.rs")),
         ("traceback", include_str!("traceback.rs")),
     ];
-    const TOP: [&str; 9] =
-        ["proc", "idle", "lockosthread", "time", "preempt", "stw", "syscall", "forcegc", "scavenge"];
+    const TOP: [&str; 9] = ["proc", "idle", "lockosthread", "time", "preempt", "stw", "syscall", "forcegc", "scavenge"];
     for (name, source) in BOTTOM {
         let code = source.split("#[cfg(test)]\nmod tests").next().unwrap();
         for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {

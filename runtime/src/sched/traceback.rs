@@ -6,7 +6,7 @@
 //! goroutine 1 [sync.WaitGroup.Wait]:
 //! runtime::sched::proc::gopark(...)
 //!         +0x5e pc=0xffffffff80031a4e
-//! kernel::selftest::sched::deadlock(...)
+//! selftest::sched::deadlock(...)
 //!         +0x31 pc=0xffffffff8001f2c1
 //! created by goroutine 0
 //! ```
@@ -230,12 +230,14 @@ impl<'a> Printer<'a> {
     /// Writes the line for the goroutines folded into `shown`, if any.
     fn flush(&mut self) {
         if let (Some(like), true) = (&self.shown, self.folded > 0) {
+            let _ = if self.folded == 1 {
+                write!(self.out, "\n... 1 more goroutine (id {})", self.first)
+            } else {
+                write!(self.out, "\n... {} more goroutines (ids {} to {})", self.folded, self.first, self.last)
+            };
             let _ = writeln!(
                 self.out,
-                "\n... {} more goroutines (ids {} to {}) [{}] with the stack and creator of goroutine {}",
-                self.folded,
-                self.first,
-                self.last,
+                " [{}] with the stack and creator of goroutine {}",
                 like.status.describe(),
                 like.goid
             );
@@ -395,7 +397,7 @@ mod tests {
             outline(&dump),
             [
                 "goroutine 1 [chan receive]:",
-                "... 1 more goroutines (ids 2 to 2) [chan receive] with the stack and creator of goroutine 1",
+                "... 1 more goroutine (id 2) [chan receive] with the stack and creator of goroutine 1",
                 "goroutine 3 [runnable]:",
                 "... 2 more goroutines (ids 4 to 5) [runnable] with the stack and creator of goroutine 3",
                 "goroutine 6 [chan receive]:",

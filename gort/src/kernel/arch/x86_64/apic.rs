@@ -25,7 +25,8 @@
 //!
 //! ## Vectors
 //! 0xEF timer, 0xF0 wake (an IPI whose only job is to end a `hlt`), 0xF1 call
-//! (run posted work), 0xF2/0xF3 ping/pong (IPI tests), 0xFE error, 0xFF spurious.
+//! (run posted work), 0xF2/0xF3 ping/pong (IPI tests: only with the `testing`
+//! feature), 0xFE error, 0xFF spurious.
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use x86_64::registers::model_specific::Msr;
@@ -35,7 +36,10 @@ use super::{cpuid, memory, time};
 pub const TIMER_VECTOR: u8 = 0xef;
 pub const WAKE_VECTOR: u8 = 0xf0;
 pub const CALL_VECTOR: u8 = 0xf1;
+/// IPI tests (`testing`): a ping is answered with a pong to its sender.
+#[cfg(feature = "testing")]
 pub const PING_VECTOR: u8 = 0xf2;
+#[cfg(feature = "testing")]
 pub const PONG_VECTOR: u8 = 0xf3;
 pub const ERROR_VECTOR: u8 = 0xfe;
 pub const SPURIOUS_VECTOR: u8 = 0xff;

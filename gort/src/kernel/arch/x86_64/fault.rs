@@ -6,7 +6,7 @@
 //! ```text
 //! fatal error: page fault (#PF, vector 14)
 //! [cpu 0, error code 0x2 (not-present write), cr2 0x0]
-//! rip 0xffffffff8000c0de kernel::selftest::deliberate_page_fault+0x1e
+//! rip 0xffffffff8000c0de selftest::machine::deliberate_page_fault+0x1e
 //! rax ... (all registers)
 //! backtrace:
 //!   ...

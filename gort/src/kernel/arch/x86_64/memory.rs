@@ -37,7 +37,7 @@
 //! page per slot, see `stack.rs`). Hardware TLBs are set-associative and do
 //! not care; the offsets cost nothing.
 //! Each area hands out addresses with a bump pointer: nothing is returned yet,
-//! since boot-time stacks and MMIO live forever. Goroutine stacks (issue 4) get
+//! since boot-time stacks and MMIO live forever. Goroutine stacks ([`super::stack`]) get
 //! their own reservation allocator with free lists in the scheduler.
 //!
 //! ## Invariants and lock order

@@ -45,6 +45,8 @@
 //! verdict carrying its own diagnosis, and the fatal path's goroutine dump
 //! is a hook. This file sits above them all and wires them; `smp` calls
 //! back only into [`enable_cpu_features`], the per-CPU part of the boot.
+//! `tests/tests/layering.rs` reads these files and fails on any import
+//! cycle, naming it.
 pub mod acpi;
 pub mod apic;
 pub mod backtrace;
@@ -139,15 +141,8 @@ pub fn init(boot_info: &'static BootInfo, stack_reservation: u64) -> Machine {
     trap::set_preempt_handler(machine::preempt_here);
     trap::set_handler(apic::WAKE_VECTOR, machine::on_wake_interrupt);
     trap::set_handler(apic::CALL_VECTOR, |_| {});
-    trap::set_handler(apic::PING_VECTOR, |_| {
-        let me = percpu::this();
-        let from = me.ping_from.load(Ordering::Acquire) as usize;
-        me.pings_answered.fetch_add(1, Ordering::Release);
-        apic::send_ipi(percpu::get(from).apic_id.load(Ordering::Relaxed), apic::PONG_VECTOR);
-    });
-    trap::set_handler(apic::PONG_VECTOR, |_| {
-        percpu::this().pongs.fetch_add(1, Ordering::Release);
-    });
+    #[cfg(feature = "testing")]
+    ping_pong_handlers();
     trap::set_handler(tlb::FLUSH_VECTOR, |_| tlb::on_flush_interrupt());
     trap::set_handler(apic::ERROR_VECTOR, |_| log::error!("apic: error interrupt"));
     traceback::init_console_interrupt();
@@ -159,6 +154,21 @@ pub fn init(boot_info: &'static BootInfo, stack_reservation: u64) -> Machine {
     log::info!("smp: cpu0 online, apic id {bsp_id}");
     let online = smp::start_aps(&apic_ids);
     Machine { cpus_found: apic_ids.len(), cpus_online: online, symbols: symbols.unwrap_or(0) }
+}
+
+/// IPI tests (`testing`): a ping is answered with a pong to the CPU named
+/// in the receiver's `ping_from`; both sides count in their per-CPU areas.
+#[cfg(feature = "testing")]
+fn ping_pong_handlers() {
+    trap::set_handler(apic::PING_VECTOR, |_| {
+        let me = percpu::this();
+        let from = me.ping_from.load(Ordering::Acquire) as usize;
+        me.pings_answered.fetch_add(1, Ordering::Release);
+        apic::send_ipi(percpu::get(from).apic_id.load(Ordering::Relaxed), apic::PONG_VECTOR);
+    });
+    trap::set_handler(apic::PONG_VECTOR, |_| {
+        percpu::this().pongs.fetch_add(1, Ordering::Release);
+    });
 }
 
 /// Per-CPU control-register features every CPU turns on.

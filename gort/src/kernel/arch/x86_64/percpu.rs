@@ -38,12 +38,15 @@ pub struct PerCpu {
     pub call_arg: AtomicUsize,
     /// Incremented when a posted call has finished.
     pub call_done: AtomicU64,
-    /// IPI test traffic: who to answer, how many answers arrived.
+    /// IPI test traffic (`testing`): who to answer, how many answers arrived.
+    #[cfg(feature = "testing")]
     pub ping_from: AtomicU32,
+    #[cfg(feature = "testing")]
     pub pongs: AtomicU64,
     /// Pings this CPU has answered. Memory, not IPI counts: an interrupt
     /// vector that is already pending coalesces with a new one (one IRR bit
     /// per vector), so several simultaneous pongs can arrive as one.
+    #[cfg(feature = "testing")]
     pub pings_answered: AtomicU64,
     /// Local APIC timer interrupts taken.
     pub timer_ticks: AtomicU64,
@@ -66,8 +69,11 @@ impl PerCpu {
             call_fn: AtomicUsize::new(0),
             call_arg: AtomicUsize::new(0),
             call_done: AtomicU64::new(0),
+            #[cfg(feature = "testing")]
             ping_from: AtomicU32::new(0),
+            #[cfg(feature = "testing")]
             pongs: AtomicU64::new(0),
+            #[cfg(feature = "testing")]
             pings_answered: AtomicU64::new(0),
             timer_ticks: AtomicU64::new(0),
             preemptions: AtomicU64::new(0),

@@ -549,6 +549,7 @@ pub fn swap_ins() -> (u64, u64) {
 
 /// Self-tests: `hook` runs inside every `release`, after its shootdown and
 /// before its copy (the window a concurrent touch can fall into).
+#[cfg(feature = "testing")]
 pub fn set_release_hook(hook: Option<fn()>) {
     RELEASE_HOOK.set(hook);
 }

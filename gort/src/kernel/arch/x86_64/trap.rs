@@ -9,7 +9,7 @@
 //! 3. `trap_common` pushes all fifteen general registers, producing a
 //!    [`TrapFrame`] on the stack, and calls `trap_dispatch` with its address.
 //! 4. On return it pops everything back and `iretq`s. A handler may edit the
-//!    frame: that is how asynchronous preemption (issue 4) will redirect an
+//!    frame: that is how asynchronous preemption ([`super::machine`]) redirects an
 //!    interrupted goroutine into the scheduler, as Go's signal handler does
 //!    with the signal context.
 //!

@@ -101,20 +101,8 @@ impl Check {
     }
 }
 
-/// Runs goroutine test `name` if it is one of these; None otherwise.
-pub fn run(name: &str) -> Option<bool> {
-    Some(match name {
-        "gochan" => all(),
-        "gochan_sendclosed" => send_on_closed(),
-        "gochan_selectsendclosed" => select_send_on_closed(),
-        "gochan_closenil" => close_nil(),
-        "gochan_closeclosed" => close_closed(),
-        _ => return None,
-    })
-}
-
-/// Every program in turn; true if all passed.
-fn all() -> bool {
+/// `test=gochan`: every program in turn; true if all passed.
+pub fn all() -> bool {
     let t0 = arch::nanotime();
     let mut passed = 0;
     for &(file, program) in PROGRAMS {
@@ -146,7 +134,7 @@ fn all() -> bool {
 // failure the integration test looks for.
 
 /// select3.go: `testPanic(always, func() { closedch <- 7 })`.
-fn send_on_closed() -> bool {
+pub fn send_on_closed() -> bool {
     let closedch = Chan::<i32>::new(0);
     closedch.close();
     println!("gochan_sendclosed: closedch <- 7 (select3.go) must panic");
@@ -156,7 +144,7 @@ fn send_on_closed() -> bool {
 }
 
 /// select3.go: `testPanic(always, func() { select { case closedch <- 7: } })`.
-fn select_send_on_closed() -> bool {
+pub fn select_send_on_closed() -> bool {
     let closedch = Chan::<i32>::new(0);
     closedch.close();
     println!("gochan_selectsendclosed: select {{ case closedch <- 7: }} (select3.go) must panic");
@@ -168,7 +156,7 @@ fn select_send_on_closed() -> bool {
 }
 
 /// closedchan.go: `shouldPanic(func() { close(ch) })` with `var ch chan int`.
-fn close_nil() -> bool {
+pub fn close_nil() -> bool {
     let ch = Chan::<i32>::nil();
     println!("gochan_closenil: close(nil channel) (closedchan.go) must panic");
     ch.close();
@@ -177,7 +165,7 @@ fn close_nil() -> bool {
 }
 
 /// closedchan.go: `close(ch); shouldPanic(func() { close(ch) })`.
-fn close_closed() -> bool {
+pub fn close_closed() -> bool {
     let ch = Chan::<i32>::new(0);
     ch.close();
     println!("gochan_closeclosed: close(closed channel) (closedchan.go) must panic");

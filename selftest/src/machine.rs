@@ -1,30 +1,19 @@
-//! Self-test scenarios, chosen with `test=NAME` and run by the QEMU integration
-//! tests in `tests/tests/`. Each prints what it measured and returns a verdict;
-//! the deliberate-fault scenarios never return (the fault report and the
-//! failure exit are what their tests assert on).
+//! Scenarios of the machine layer (see the table in `main.rs`): they run on
+//! the bare machine, before the scheduler takes the CPUs over, and drive
+//! the idle CPUs directly through posted calls ([`on_every_cpu`]).
 //!
-//! | test            | what it proves                                               |
-//! |-----------------|--------------------------------------------------------------|
-//! | `boot`          | every CPU online; each CPU's one-shot timer fires, not early |
-//! | `ipi`           | an IPI round trip between every ordered pair of CPUs, and a  |
-//! |                 | broadcast to all others that every CPU answers               |
-//! | `nanotime`      | prints two marks 2 s apart by `nanotime()`, halting on the   |
-//! |                 | one-shot timer in between; the host compares its own clock  |
-//! | `pagefault`     | a write to an unmapped address gives the #PF report          |
-//! | `divide`        | a `div` by zero gives the #DE report                         |
-//! | `nx`            | jumping into a heap buffer faults on the instruction fetch:  |
-//! |                 | data is mapped no-execute                                    |
-//! | `panic`         | a panic's backtrace names the function that panicked         |
-//! | `stackoverflow` | overflowing an AP's stack hits its guard page: reported on the |
-//! |                 | page-fault IST stack as a stack overflow                     |
-//! | `switch`, `stackgrow`, `gstackoverflow`, `freedstack` | context switch, goroutine |
-//! |                 | stacks (see `stacks.rs`)                                     |
-//! | `hang`          | never finishes (interrupts off, halted): the runner's timeout |
-//! | goroutine tests | see `sched.rs`; `lockosthread` (a goroutine wired to its |
-//! |                 | CPU runs only there, alone) and `lockdeadlock` are `lockos.rs` |
-//! | `parked`, `stackrelease` | parked goroutines' stacks given back (`scavenge.rs`) |
-//! | channel tests   | `chan.rs` (memory model, stress, timers, misuse); Go's own |
-//! |                 | test/chan programs (`test=gochan`, must-panic boots) in `gochan/` |
+//! - `boot`: each CPU halts on its one-shot timer for 5 ms, re-arming it
+//!   until `nanotime()` passes the deadline: it must fire, and not early.
+//! - `ipi`: every CPU pings every other one (`PING_VECTOR`; the peer
+//!   answers with `PONG_VECTOR`, the `testing` feature's handlers) and
+//!   times the round trip; then one broadcast IPI that every other CPU must
+//!   take, counted in the peers' memory (pongs sent at once coalesce).
+//! - `nanotime`: two marks 2 s apart, one halt on the tickless timer between.
+//! - `pagefault`, `divide`, `nx`, `panic`, `stackoverflow`: deliberate
+//!   faults, each `#[inline(never)]` so the report's symbolized RIP and
+//!   backtrace name it; they never return.
+//! - `hang`: interrupts off, halted, forever: the runner's timeout.
+//! - `hello` (the default): every CPU greets from its own idle loop.
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use runtime::hook::Hook;
@@ -32,63 +21,52 @@ use runtime::hook::Hook;
 use crate::arch::{self, apic, percpu, smp};
 use crate::println;
 
-mod chan;
-mod gochan;
-mod lockos;
-mod scavenge;
-mod sched;
-mod stacks;
-
-/// Runs machine-layer test `name` (before the scheduler starts); None if
-/// `name` is a goroutine test.
-pub fn run_machine(name: &str) -> Option<bool> {
-    Some(match name {
-        "boot" => on_every_cpu(timer_check) == percpu::count(),
-        "ipi" => ipi_pairs(),
-        "nanotime" => nanotime_marks(),
-        "pagefault" => deliberate_page_fault(),
-        "divide" => deliberate_divide_error(),
-        "nx" => execute_heap(),
-        "panic" => deliberate_panic(),
-        "stackoverflow" => {
-            let cpu = if percpu::count() > 1 { 1 } else { 0 };
-            let done = smp::post_call(
-                cpu,
-                |_| {
-                    deliberate_stack_overflow(0);
-                },
-                0,
-            );
-            smp::wait_call(cpu, done);
-            false
-        }
-        "switch" => stacks::switch(),
-        "stackgrow" => stacks::stackgrow(),
-        "gstackoverflow" => stacks::gstackoverflow(),
-        "freedstack" => stacks::freedstack(),
-        "hang" => loop {
-            x86_64::instructions::interrupts::disable();
-            x86_64::instructions::hlt();
-        },
-        _ => return None,
-    })
+/// `boot`: every CPU's one-shot timer fires, not early.
+pub fn boot() -> bool {
+    on_every_cpu(timer_check) == percpu::count()
 }
 
-/// Runs goroutine test `name` in the main goroutine; true means pass.
-pub fn run(name: &str) -> bool {
-    match name {
-        "lockosthread" => lockos::lockosthread(),
-        "lockdeadlock" => lockos::lockdeadlock(),
-        _ => chan::run(name)
-            .or_else(|| gochan::run(name))
-            .or_else(|| scavenge::run(name))
-            .unwrap_or_else(|| sched::run(name)),
+/// `hello`: every CPU greets the console from its own idle loop (each CPU
+/// runs code of its own); true if all did.
+pub fn hello() -> bool {
+    let greeted = on_every_cpu(|cpu| {
+        let me = percpu::get(cpu);
+        println!(
+            "hello from cpu{cpu} (apic id {}), {} ms after boot",
+            me.apic_id.load(Ordering::Relaxed),
+            arch::nanotime() / 1_000_000
+        );
+        true
+    });
+    println!("hello: {greeted} of {} CPUs said hello", percpu::count());
+    greeted == percpu::count()
+}
+
+/// `hang`: never finishes.
+pub fn hang() -> bool {
+    loop {
+        x86_64::instructions::interrupts::disable();
+        x86_64::instructions::hlt();
     }
+}
+
+/// `stackoverflow`: an AP (CPU 1, or CPU 0 alone) recurses into its guard page.
+pub fn stackoverflow() -> bool {
+    let cpu = if percpu::count() > 1 { 1 } else { 0 };
+    let done = smp::post_call(
+        cpu,
+        |_| {
+            deliberate_stack_overflow(0);
+        },
+        0,
+    );
+    smp::wait_call(cpu, done);
+    false
 }
 
 /// Runs `f(cpu)` on every online CPU in turn (CPU 0 directly); returns how many
 /// returned true.
-pub fn on_every_cpu(f: fn(usize) -> bool) -> usize {
+fn on_every_cpu(f: fn(usize) -> bool) -> usize {
     static OK: AtomicU64 = AtomicU64::new(0);
     static F: Hook<fn(usize) -> bool> = Hook::new();
     OK.store(0, Ordering::Relaxed);
@@ -168,7 +146,8 @@ fn ping_all(me: usize) {
     }
 }
 
-fn ipi_pairs() -> bool {
+/// `ipi`: a round trip between every ordered pair of CPUs, then a broadcast.
+pub fn ipi() -> bool {
     let n = percpu::count();
     on_every_cpu(|cpu| {
         ping_all(cpu);
@@ -216,7 +195,8 @@ fn broadcast() -> bool {
     got == n - 1
 }
 
-fn nanotime_marks() -> bool {
+/// `nanotime`: two marks 2 s apart, sleeping tickless between.
+pub fn nanotime_marks() -> bool {
     let ticks = percpu::this().timer_ticks.load(Ordering::Relaxed);
     let t0 = arch::nanotime();
     println!("nanotime: mark 0 at {t0} ns");
@@ -230,7 +210,7 @@ fn nanotime_marks() -> bool {
 }
 
 #[inline(never)]
-fn deliberate_page_fault() -> bool {
+pub fn deliberate_page_fault() -> bool {
     println!("pagefault: writing to unmapped address 0x7bad00000000");
     // SAFETY: not safe at all: the point is to fault, and the fault is fatal.
     unsafe { core::ptr::write_volatile(0x7bad_0000_0000 as *mut u64, 1) };
@@ -238,7 +218,7 @@ fn deliberate_page_fault() -> bool {
 }
 
 #[inline(never)]
-fn deliberate_divide_error() -> bool {
+pub fn deliberate_divide_error() -> bool {
     println!("divide: dividing by zero with the div instruction");
     let divisor = core::hint::black_box(0u64);
     // SAFETY: `div` by zero raises #DE, which is fatal by design here.
@@ -247,7 +227,7 @@ fn deliberate_divide_error() -> bool {
 }
 
 #[inline(never)]
-fn execute_heap() -> bool {
+pub fn execute_heap() -> bool {
     // `ret`: harmless if it ran, which it must not.
     let code = alloc::boxed::Box::new([0xc3u8; 16]);
     let addr = code.as_ptr() as usize;
@@ -260,7 +240,7 @@ fn execute_heap() -> bool {
 }
 
 #[inline(never)]
-fn deliberate_panic() -> bool {
+pub fn deliberate_panic() -> bool {
     let answer = core::hint::black_box(41);
     if answer != 42 {
         panic!("deliberate panic: answer was {answer}");

@@ -1,11 +1,6 @@
-//! Self-tests of giving parked goroutines' stack pages back
-//! (`sched::free_os_memory`, the kernel's `stack::release`).
-//!
-//! | test | what it proves |
-//! |------|----------------|
-//! | `parked` | memory per goroutine blocked on a channel receive (stack pages, page tables, heap), again after `free_os_memory` released their stacks; then each is woken by a direct handoff into its released stack and checks its frames came back intact |
-//! | `stackrelease` | no write is lost: (1) a blocking call (running without a P, so the stopped world does not stop it) writes a counter into a parked goroutine's stack without pause while the main goroutine releases that stack 300 times, and the stack ends with the last value written; (2) a write placed between the release's shootdown and its copy puts the same frame back (the release is undone); (3) a write after the copy refills the page from the saved bytes; (4) a goroutine dump shows the released stack's frames from its buffer, leaving it released; the goroutine wakes to the last value |
-//! | `pressure` | booted with little memory (the test gives 128 MiB): twice as many goroutines parked on a channel as the free frames could hold unreleased (2 frames each), then all woken at once; releases under memory pressure (from `go` and `goexit`) keep it alive, every goroutine delivers its value, the count returns to its baseline |
+//! Scenarios of giving parked goroutines' stack pages back
+//! (`sched::free_os_memory`, the kernel's `stack::release`); the table in
+//! `main.rs` lists them, and each function's doc says what it proves.
 extern crate alloc;
 
 use alloc::sync::Arc;
@@ -17,23 +12,13 @@ use runtime::sched::{self, WaitGroup};
 use crate::arch::{self, memory, stack};
 use crate::println;
 
-/// Runs test `name`, or None if it is not one of this file's.
-pub fn run(name: &str) -> Option<bool> {
-    Some(match name {
-        "parked" => parked(),
-        "stackrelease" => stackrelease(),
-        "pressure" => pressure(),
-        _ => return None,
-    })
-}
-
-/// Bytes per parked goroutine: frames (stack pages and the page tables that
+/// `test=parked`: bytes per parked goroutine: frames (stack pages and the page tables that
 /// map them) plus kernel heap (G, closure, bookkeeping), for N goroutines
 /// blocked receiving on a channel (Go 1.27: about 2.75 KB with 1M), then
 /// again after `free_os_memory` released their stack pages. Then each gets a
 /// value by direct handoff into its released stack and checks that the
 /// frames it left there came back intact.
-fn parked() -> bool {
+pub fn parked() -> bool {
     const N: usize = 20_000;
     let gate = Chan::<u64>::new(0);
     let results = Chan::<bool>::new(N);
@@ -105,7 +90,15 @@ fn write_in_window() {
     cell().store(1_000_001, Ordering::Release);
 }
 
-fn stackrelease() -> bool {
+/// `test=stackrelease`: no write is lost: (1) a blocking call (running without
+/// a P, so the stopped world does not stop it) writes a counter into a parked
+/// goroutine's stack without pause while the main goroutine releases that stack
+/// 300 times, and the stack ends with the last value written; (2) a write
+/// placed between the release's shootdown and its copy puts the same frame back
+/// (the release is undone); (3) a write after the copy refills the page from
+/// the saved bytes; (4) a goroutine dump shows the released stack's frames from
+/// its buffer, leaving it released; the goroutine wakes to the last value.
+pub fn stackrelease() -> bool {
     const ROUNDS: usize = 300;
     let gate = Chan::<()>::new(0);
     let seen = Chan::<u64>::new(1);
@@ -181,8 +174,12 @@ fn stackrelease() -> bool {
     racing_ok && windows_ok && dump_ok && got == 1_000_002
 }
 
-/// Parks more goroutines than fit unreleased, then wakes them all.
-fn pressure() -> bool {
+/// `test=pressure`, booted with little memory (the test gives 128 MiB):
+/// twice as many goroutines parked on a channel as the free frames could
+/// hold unreleased (2 frames each), then all woken at once; releases under
+/// memory pressure (from `go` and `goexit`) keep it alive, every goroutine
+/// delivers its value, the count returns to its baseline.
+pub fn pressure() -> bool {
     let (free0, total) = (memory::free_frames() as usize, memory::total_frames() as usize);
     // Each parked goroutine would hold its stack page and its page table;
     // after release, about 650 B of kernel heap. Stay inside the heap.

@@ -1,12 +1,6 @@
-//! Channel, sync and timer scenarios (`test=NAME`), run in the main
-//! goroutine; `tests/tests/chan.rs` asserts on their lines and verdicts.
-//!
-//! | test | what it proves |
-//! |------|----------------|
-//! | `memmodel` | each happens-before rule of Go's memory model for channels, mutexes and WaitGroups, thousands of times across CPUs |
-//! | `chanstress` | producers and consumers over buffered and unbuffered channels and selects with timeouts: every value exactly once, in order per producer; a mutex-protected counter is exact; no goroutine leaks |
-//! | `timerlate` | how late timers fire (p50, p99, max) with every CPU busy; none early |
-//! | `mutexmisuse`, `rwmisuse`, `wgnegative` | Go's fatal error / panic for unlocking an unlocked mutex or RWMutex and a negative WaitGroup counter |
+//! Channel, sync and timer scenarios (the table in `main.rs` lists them),
+//! run in the main goroutine; `tests/tests/chan.rs` asserts on their lines
+//! and verdicts. Each function's doc says what it proves.
 //!
 //! Data the rules order is written and read with `Relaxed` atomics: only
 //! the channel or lock operation can make the write visible to the reader
@@ -28,28 +22,25 @@ use runtime::time::after;
 use crate::arch;
 use crate::println;
 
-/// Runs scenario `name`, or None if it is not one of these.
-pub fn run(name: &str) -> Option<bool> {
-    Some(match name {
-        "memmodel" => memmodel(),
-        "chanstress" => chanstress(),
-        "timerlate" => timerlate(),
-        "mutexmisuse" => {
-            RawMutex::new().unlock();
-            false
-        }
-        "rwmisuse" => {
-            RawRwMutex::new().runlock();
-            false
-        }
-        "wgnegative" => {
-            let wg = WaitGroup::new();
-            wg.add(1);
-            wg.add(-2);
-            false
-        }
-        _ => return None,
-    })
+/// `test=mutexmisuse`: unlocking an unlocked mutex is Go's fatal error
+/// `sync: unlock of unlocked mutex`; never returns.
+pub fn mutexmisuse() -> bool {
+    RawMutex::new().unlock();
+    false
+}
+
+/// `test=rwmisuse`: `sync: RUnlock of unlocked RWMutex`, as Go's fatal error.
+pub fn rwmisuse() -> bool {
+    RawRwMutex::new().runlock();
+    false
+}
+
+/// `test=wgnegative`: Go's panic `sync: negative WaitGroup counter`.
+pub fn wgnegative() -> bool {
+    let wg = WaitGroup::new();
+    wg.add(1);
+    wg.add(-2);
+    false
 }
 
 /// A small xorshift generator.
@@ -66,8 +57,10 @@ impl Rng {
 
 const ROUNDS: u64 = 2000;
 
-/// Go's memory model, one rule at a time (https://go.dev/ref/mem).
-fn memmodel() -> bool {
+/// `test=memmodel`: each happens-before rule of Go's memory model
+/// (https://go.dev/ref/mem) for channels, mutexes and WaitGroups, one at a
+/// time, thousands of times across CPUs.
+pub fn memmodel() -> bool {
     type Rule = (&'static str, fn() -> u64);
     let rules: [Rule; 6] = [
         ("a send happens before the matching receive completes", send_before_receive),
@@ -197,10 +190,11 @@ fn done_before_wait() -> u64 {
     bad
 }
 
-/// Producers and consumers over buffered and unbuffered channels, consumers
-/// selecting over both with a timeout; a mutex-protected counter; then the
-/// goroutine count must return to where it started.
-fn chanstress() -> bool {
+/// `test=chanstress`: producers and consumers over buffered and unbuffered
+/// channels, consumers selecting over both with a timeout: every value
+/// exactly once, in order per producer; a mutex-protected counter is exact;
+/// then the goroutine count must return to where it started.
+pub fn chanstress() -> bool {
     const PRODUCERS: u64 = 8;
     const PER: u64 = 3000;
     const CONSUMERS: usize = 6;
@@ -315,9 +309,10 @@ impl Probe {
     }
 }
 
-/// How late channel timers fire while every CPU is busy: goroutines spin in
-/// bursts and exchange values while 2,000 timers of 1–20 ms come due.
-fn timerlate() -> bool {
+/// `test=timerlate`: how late channel timers fire (p50, p99, max; none
+/// early) while every CPU is busy: goroutines spin in bursts and exchange
+/// values while 2,000 timers of 1–20 ms come due.
+pub fn timerlate() -> bool {
     const TIMERS: usize = 2000;
     let stop = Arc::new(AtomicUsize::new(0));
     let load = Arc::new(WaitGroup::new());

@@ -1,10 +1,14 @@
-//! Kernel mirrors of Go's own benchmarks: same names, same bodies, same output.
+//! The bench program: mirrors of Go's own benchmarks over `gort`, same
+//! names, same bodies, same output. The harness (`./x bench`, the `harness`
+//! crate) boots it; so do the QEMU tests in `tests/tests/bench.rs`.
 //!
-//! `bench=NAME[,NAME...]` (or `bench=all`) runs them instead of a demo, each
-//! `count=` times, each run ramped up like `testing.B` to `benchtime=` (Go's
-//! syntax: `1s`, `200ms`, `100x`). Every result is printed in `go test -bench`'s
-//! line format, so the harness (`./x bench`, the `harness` crate) parses the
-//! kernel and Go with one parser and sets them side by side as ratios.
+//! `bench=NAME[,NAME...]` (or `bench=all`) runs them, each `count=` times,
+//! each run ramped up like `testing.B` to `benchtime=` (Go's syntax: `1s`,
+//! `200ms`, `100x`); without `bench=` it lists them. Every result is printed
+//! in `go test -bench`'s line format, so the harness parses the kernel and
+//! Go with one parser and sets them side by side as ratios. The names and
+//! Go packages live only in [`BENCHMARKS`]: the harness learns from the
+//! `pkg:` lines which of Go's binaries holds each one.
 //!
 //! A mirror must do what Go's benchmark body does, in this runtime's terms:
 //! the same goroutines, channels, locks and timers, the same helper loops, the
@@ -33,16 +37,85 @@
 //! Each mirror was checked against Go's body and the machine code both
 //! compilers emit (`go tool objdump` of Go's test binaries, `llvm-objdump`
 //! of the release kernel); its doc line names every difference left.
+#![no_std]
+#![no_main]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![feature(fn_align)]
+
+extern crate alloc;
+
 use core::sync::atomic::AtomicI64;
 
+use gort::kernel::params::{refuse, Rejected};
+use gort::kernel::{self, arch, BootInfo, Main, Program};
+pub use gort::{print, println};
 use runtime::bench::{self, Benchtime, B};
-
-use crate::{arch, println};
+use runtime::cmdline::{Kind, Params, Spec};
 
 mod chan;
 mod proc;
 mod sync;
 mod time;
+
+/// The program's boot parameters, after the runtime's.
+const SPECS: &[Spec] = &[
+    Spec { key: "bench", kind: Kind::Text, help: "run benchmarks NAME[,NAME...] or all (Go's line format)" },
+    Spec {
+        key: "benchtime",
+        kind: Kind::Text,
+        help: "time or iterations per benchmark run, as Go's -benchtime: 1s, 200ms, 100x",
+    },
+    Spec { key: "count", kind: Kind::Uint { min: 1, max: 1000 }, help: "runs of each benchmark (default 1)" },
+];
+
+static PROGRAM: Program = Program { specs: SPECS, check, on_machine: |_| None, main: Main::WithParams(main) };
+
+fn boot(boot_info: &'static mut BootInfo) -> ! {
+    kernel::start(boot_info, &PROGRAM)
+}
+
+kernel::entry_point!(boot, config = &kernel::BOOTLOADER_CONFIG);
+
+/// The main goroutine: the benchmarks `bench=` names, or the list of them.
+fn main(params: &Params<'static>) -> bool {
+    let Some(list) = params.word("bench") else {
+        print_names("bench: no bench= given; valid benchmarks: all");
+        return true;
+    };
+    let benchtime = params.word("benchtime").and_then(bench::parse_benchtime).unwrap_or_default();
+    run(list, benchtime, params.uint("count").unwrap_or(1), runtime::sched::gomaxprocs_now())
+}
+
+/// Values that the table cannot check: benchmark names and the benchtime.
+fn check(params: &Params<'static>) -> Result<(), Rejected> {
+    if let Some(list) = params.word("bench") {
+        if let Err(bad) = select(list) {
+            println!("fatal error: unknown benchmark {bad:?} in bench={list}");
+            print_names("valid benchmarks: all");
+            return Err(Rejected::Plain);
+        }
+    }
+    if let Some(t) = params.word("benchtime") {
+        if bench::parse_benchtime(t).is_none() {
+            return refuse(
+                format_args!(
+                    "bad value {t:?} for boot parameter benchtime: want a duration (1s, 200ms) or a count (100x)"
+                ),
+                Rejected::Usage,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `first`, then every benchmark's name, on one line.
+fn print_names(first: &str) {
+    print!("{first}");
+    for b in BENCHMARKS {
+        print!(", {}", b.name);
+    }
+    println!();
+}
 
 /// One benchmark: its Go name (without `Benchmark`), the Go package whose
 /// test binary holds the original, and a body that runs `b.n` iterations.

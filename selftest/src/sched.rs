@@ -1,21 +1,7 @@
-//! Goroutine scenarios (`test=NAME`), run in the main goroutine once the
-//! scheduler owns every CPU. Each prints what it measured; the QEMU tests in
-//! `tests/tests/sched.rs` assert on those lines and on the verdict.
-//!
-//! | test | what it proves |
-//! |------|----------------|
-//! | `goroutines` | 100,000 short goroutines complete; every P ran some; steals happened |
-//! | `sleep` | 10,000 goroutines sleeping random durations all wake, none early |
-//! | `hog` | `loop {}` hogs (one per P but one) cannot keep a ticking goroutine off the CPU for more than about a slice |
-//! | `fpu` | 1,000 goroutines doing SSE integer and floating-point work under preemption get the sequential results |
-//! | `locks` | allocator and runtime locks hammered by many goroutines never deadlock |
-//! | `deepstack` | recursion grows a goroutine stack past 1 MiB; its pages come back when it exits |
-//! | `goverflow` | recursion past the reservation: `fatal error: stack overflow` naming the goroutine |
-//! | `deadlock` | every goroutine blocked: Go's deadlock error and a goroutine dump |
-//! | `gomaxprocs` | GOMAXPROCS changed at run time (stop the world, resize) while goroutines run: only the live Ps run goroutines, nothing is lost |
-//! | `blocking` | with GOMAXPROCS=1, a goroutine blocked in `blocking(..)` loses its P to a spare core, where the others keep running |
-//! | `forcegc` | with a 50 ms period, sysmon's check readies the forced-GC helper once per period (never sooner) while goroutines run, until it has run 6 times; the helper parks as `force gc (idle)` and is not counted |
-//! | `ctrlquit` | Ctrl+\ on the console prints the goroutine dump; the program goes on |
+//! Goroutine scenarios of the scheduler (the table in `main.rs` lists them),
+//! run in the main goroutine once the scheduler owns every CPU. Each prints
+//! what it measured; the QEMU tests in `tests/tests/sched.rs` assert on those
+//! lines and on the verdict. Each function's doc says what it proves.
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -24,24 +10,6 @@ use runtime::sched::{self, WaitGroup};
 
 use crate::arch::{self, stack};
 use crate::println;
-
-pub fn run(name: &str) -> bool {
-    match name {
-        "goroutines" => goroutines(),
-        "sleep" => sleepers(),
-        "hog" => hog(),
-        "fpu" => fpu(),
-        "locks" => locks(),
-        "deepstack" => deepstack(),
-        "goverflow" => goverflow(),
-        "deadlock" => deadlock(),
-        "ctrlquit" => ctrlquit(),
-        "gomaxprocs" => gomaxprocs_resize(),
-        "blocking" => blocking_call(),
-        "forcegc" => forcegc(),
-        _ => unreachable!("test names are validated by the parameter table"),
-    }
-}
 
 /// Per-P counters (runs, steals) for P 0..GOMAXPROCS.
 fn p_counters() -> Vec<(u64, u64)> {
@@ -64,7 +32,9 @@ fn work(seed: u64) -> u64 {
     x
 }
 
-fn goroutines() -> bool {
+/// `test=goroutines`: 100,000 short goroutines complete; every P ran some;
+/// steals happened
+pub fn goroutines() -> bool {
     const N: u64 = 100_000;
     const WAVE: u64 = 5_000;
     let before = p_counters();
@@ -102,7 +72,9 @@ fn goroutines() -> bool {
     done == N && sum_ok && every_p && (steals > 0 || sched::gomaxprocs_now() == 1)
 }
 
-fn sleepers() -> bool {
+/// `test=sleep`: 10,000 goroutines sleeping random durations all wake, none
+/// early
+pub fn sleepers() -> bool {
     const N: u64 = 10_000;
     let early = Arc::new(AtomicU64::new(0));
     let late_max = Arc::new(AtomicU64::new(0));
@@ -133,8 +105,9 @@ fn sleepers() -> bool {
     woke == N && early == 0
 }
 
-/// `loop {}` on every P but... every P: the main goroutine must still tick.
-fn hog() -> bool {
+/// `test=hog`: `loop {}` hogs, one on every P, cannot keep the yielding main
+/// goroutine off the CPU for more than about a slice.
+pub fn hog() -> bool {
     let procs = sched::gomaxprocs_now();
     for _ in 0..procs {
         sched::go(|| {
@@ -274,7 +247,9 @@ impl SqrtApprox for f64 {
     }
 }
 
-fn fpu() -> bool {
+/// `test=fpu`: 1,000 goroutines doing SSE integer and floating-point work under
+/// preemption get the sequential results
+pub fn fpu() -> bool {
     const N: u64 = 1_000;
     let expected: Vec<(u64, u64)> = (0..N).map(fpu_job).collect();
     let results: Arc<Vec<AtomicU64>> = Arc::new((0..2 * N).map(|_| AtomicU64::new(0)).collect());
@@ -309,7 +284,9 @@ fn preemptions() -> u64 {
         .sum()
 }
 
-fn locks() -> bool {
+/// `test=locks`: allocator and runtime locks hammered by many goroutines never
+/// deadlock
+pub fn locks() -> bool {
     const N: usize = 200;
     let stop = Arc::new(AtomicBool::new(false));
     let rounds = Arc::new(AtomicUsize::new(0));
@@ -362,7 +339,9 @@ fn recurse(depth: u64, top: u64, bytes: u64, low: &AtomicU64) -> u64 {
     core::hint::black_box(recurse(depth + 1, top, bytes, low)) + core::hint::black_box(pad)[7] - depth
 }
 
-fn deepstack() -> bool {
+/// `test=deepstack`: recursion grows a goroutine stack past 1 MiB; its pages
+/// come back when it exits
+pub fn deepstack() -> bool {
     let (grown0, returned0) = stack::stats();
     let low = Arc::new(AtomicU64::new(u64::MAX));
     let top = Arc::new(AtomicU64::new(0));
@@ -393,7 +372,9 @@ fn deepstack() -> bool {
     kib >= 1024 && returned >= grown && grown > 0
 }
 
-fn goverflow() -> bool {
+/// `test=goverflow`: recursion past the reservation: `fatal error: stack
+/// overflow` naming the goroutine
+pub fn goverflow() -> bool {
     let low = Arc::new(AtomicU64::new(u64::MAX));
     let goid = sched::go(move || {
         let here = 0u64;
@@ -406,7 +387,9 @@ fn goverflow() -> bool {
     false
 }
 
-fn deadlock() -> bool {
+/// `test=deadlock`: every goroutine blocked: Go's deadlock error and a
+/// goroutine dump
+pub fn deadlock() -> bool {
     let wg = Arc::new(WaitGroup::new());
     wg.add(1);
     let wg2 = wg.clone();
@@ -431,7 +414,9 @@ fn deadlock() -> bool {
     false
 }
 
-fn ctrlquit() -> bool {
+/// `test=ctrlquit`: Ctrl+\ on the console prints the goroutine dump; the
+/// program goes on
+pub fn ctrlquit() -> bool {
     let gate = Arc::new(WaitGroup::new());
     gate.add(1);
     let gate2 = gate.clone();
@@ -448,7 +433,9 @@ fn ctrlquit() -> bool {
     true
 }
 
-fn gomaxprocs_resize() -> bool {
+/// `test=gomaxprocs`: GOMAXPROCS changed at run time (stop the world, resize)
+/// while goroutines run: only the live Ps run goroutines, nothing is lost
+pub fn gomaxprocs_resize() -> bool {
     const WORKERS: usize = 32;
     let baseline = sched::num_goroutine();
     let stop = Arc::new(AtomicBool::new(false));
@@ -512,7 +499,9 @@ fn gomaxprocs_resize() -> bool {
     ok && s == f && all_ran
 }
 
-fn blocking_call() -> bool {
+/// `test=blocking`: with GOMAXPROCS=1, a goroutine blocked in `blocking(..)`
+/// loses its P to a spare core, where the others keep running
+pub fn blocking_call() -> bool {
     let in_call = Arc::new(AtomicBool::new(false));
     let call_over = Arc::new(AtomicBool::new(false));
     let blocked_cpu = Arc::new(AtomicU64::new(u64::MAX));
@@ -561,9 +550,11 @@ fn blocking_call() -> bool {
 static FORCED_AT: [AtomicU64; 64] = [const { AtomicU64::new(0) }; 64];
 static FORCED: AtomicUsize = AtomicUsize::new(0);
 
-/// Sysmon's forced GC with a 50 ms period while busy and sleeping
-/// goroutines run for 500 ms: the hook's count and the gaps between calls.
-fn forcegc() -> bool {
+/// `test=forcegc`: with a 50 ms period, sysmon's check readies the
+/// forced-GC helper once per period (never sooner) while busy and sleeping
+/// goroutines run, until it has run 6 times; the helper parks as `force gc
+/// (idle)` and is not counted.
+pub fn forcegc() -> bool {
     const PERIOD_NS: u64 = 50_000_000;
     const CALLS: usize = 6;
     // Not a timed test: run until the hook ran CALLS times (a loaded host

@@ -202,6 +202,7 @@ impl Machine for MockMachine {
 
     #[inline]
     fn wake(cpu: usize) {
+        WAKES.fetch_add(1, Ordering::Relaxed);
         let h = &halts()[cpu];
         *h.woken.lock().unwrap() = true;
         h.cv.notify_one();
@@ -245,6 +246,9 @@ impl Machine for MockMachine {
 crate::provide_machine!(MockMachine);
 
 /// The stack ids the last `stack_release` was given.
+/// Wake-ups sent to halted CPUs (`wake`), for tests of who wakes whom.
+pub(crate) static WAKES: AtomicU64 = AtomicU64::new(0);
+
 static RELEASED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 
 /// The stack ids the last `stack_release` was given (tests).

@@ -204,8 +204,10 @@ fn finish(m: &'static M, gp: &'static G, action: Action) {
         }
         Action::Gosched | Action::Preempt => {
             gp.cas_status(GStatus::Running, GStatus::Runnable);
-            let mut sched = SCHED.lock();
-            globrunqput(&mut sched, gp);
+            globrunqput(&mut SCHED.lock(), gp);
+            // Go's `goschedImpl`: the global queue has work an idle P could
+            // take, so start a spinning M if none is looking.
+            super::idle::wakep();
         }
         Action::Yield => {
             gp.cas_status(GStatus::Running, GStatus::Runnable);

@@ -20,7 +20,9 @@
 //!    (Acquire, pairing with 2) and takes `m.nextp` with [`acquirep`].
 //!
 //! ## Waking Ms for new work (Go's `wakep`)
-//! `wakep` runs when work becomes runnable: if a P is idle and nobody spins,
+//! `wakep` runs when work becomes runnable (a goroutine readied or started,
+//! or put on the global queue by `gosched` or a preemption, as Go's
+//! `goschedImpl` does): if a P is idle and nobody spins,
 //! it makes one M spinning, hands it an idle P and wakes it. Spinners are
 //! bounded as in Go: at most half the busy Ps. When every CPU is busy there is
 //! no M to start (Go would make a thread): `startm` leaves the P idle, its

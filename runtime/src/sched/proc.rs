@@ -207,7 +207,7 @@ fn finish(m: &'static M, gp: &'static G, action: Action) {
             globrunqput(&mut SCHED.lock(), gp);
             // Go's `goschedImpl`: the global queue has work an idle P could
             // take, so start a spinning M if none is looking.
-            super::idle::wakep();
+            wakep();
         }
         Action::Yield => {
             gp.cas_status(GStatus::Running, GStatus::Runnable);
@@ -316,7 +316,8 @@ pub fn goready_irq(gp: &'static G) {
     wakep();
 }
 
-/// Go's `Gosched`: yields the CPU; the goroutine goes to the global queue.
+/// Go's `Gosched`: yields the CPU; the goroutine goes to the global queue,
+/// and an idle P, if any, is woken to look there.
 pub fn gosched() {
     mcall(Action::Gosched);
 }

@@ -276,20 +276,29 @@ impl G {
 
     /// Go's `casgstatus`: `from` → `to`, which must be an edge of the table
     /// and `from` must be the current state; anything else is a fatal error.
+    /// Inline, with the failure out of line: every goroutine switch makes two
+    /// or three of these, and a call's return is a jump-cache lookup under
+    /// TCG (README, "What made it fast under TCG"); the table check folds
+    /// away where `from` and `to` are constants.
+    #[inline]
     pub(crate) fn cas_status(&self, from: GStatus, to: GStatus) {
+        let old = self.status.load(Ordering::Acquire);
+        if !from.can_become(to)
+            || GStatus::decode(old).kind() != from.kind()
+            || self.status.compare_exchange(old, to.encode(), Ordering::AcqRel, Ordering::Acquire).is_err()
+        {
+            self.bad_status(from, to);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn bad_status(&self, from: GStatus, to: GStatus) -> ! {
         if !from.can_become(to) {
             machine::throw(format_args!("casgstatus: invalid transition {from:?} -> {to:?}"));
         }
-        let old = self.status.load(Ordering::Acquire);
-        if GStatus::decode(old).kind() != from.kind()
-            || self.status.compare_exchange(old, to.encode(), Ordering::AcqRel, Ordering::Acquire).is_err()
-        {
-            let now = self.status();
-            machine::throw(format_args!(
-                "casgstatus: goroutine {} is {now:?}, expected {from:?} (-> {to:?})",
-                self.goid()
-            ));
-        }
+        let now = self.status();
+        machine::throw(format_args!("casgstatus: goroutine {} is {now:?}, expected {from:?} (-> {to:?})", self.goid()))
     }
 
     /// The stack bounds, once the G has run (dumps, the future GC's scan).

@@ -614,18 +614,31 @@ const GFREE_BATCH: usize = 32;
 
 /// Go's `gfput`: keeps a dead G; beyond 64 per P, half go to the global list.
 fn gfput(pp: &'static P, gp: &'static G) {
+    let mut local = pp.gfree.lock();
+    local.push_front(gp);
+    if local.len() >= 2 * GFREE_BATCH {
+        drop(local);
+        gfput_spill(pp);
+    }
+}
+
+/// `gfput`'s rare half, out of line: LLVM unrolls the batch loops, and
+/// inlined they made `execute` four times its size, spread over more pages
+/// (README, "What made it fast under TCG"). `SCHED` → a P's `gfree` is the
+/// order, so the batch is taken and the P's lock dropped before `SCHED`.
+#[cold]
+#[inline(never)]
+fn gfput_spill(pp: &'static P) {
     let mut spill = [None; GFREE_BATCH];
     {
         let mut local = pp.gfree.lock();
-        local.push_front(gp);
-        if local.len() < 2 * GFREE_BATCH {
-            return;
+        if local.len() < GFREE_BATCH {
+            return; // another CPU's `gfget` emptied it meanwhile
         }
         for slot in &mut spill {
             *slot = local.pop_front();
         }
     }
-    // `SCHED` → a P's `gfree` is the order: never the other way round.
     let mut sched = SCHED.lock();
     for g in spill.into_iter().flatten() {
         sched.gfree.push_front(g);
@@ -637,6 +650,14 @@ fn gfget(pp: &'static P) -> Option<&'static G> {
     if let Some(g) = pp.gfree.lock().pop_front() {
         return Some(g);
     }
+    gfget_refill(pp)
+}
+
+/// `gfget`'s rare half, out of line (see [`gfput_spill`]): a batch from
+/// the global list.
+#[cold]
+#[inline(never)]
+fn gfget_refill(pp: &'static P) -> Option<&'static G> {
     let mut refill = [None; GFREE_BATCH];
     {
         let mut sched = SCHED.lock();

@@ -11,6 +11,7 @@
 //! - [`chan`]: channels and `select!` (Go's chan.go, select.go);
 //! - [`cmdline`]: the `KEY=VALUE` boot-parameter parser and its validation;
 //! - [`frames`]: the physical-frame bitmap the machine layer allocates from;
+//! - [`heap`]: the heap being built (Go's size classes today);
 //! - [`hook`]: `Hook<F>`, a function pointer installed and read atomically;
 //! - [`runq`]: the per-P lock-free run queue with work stealing;
 //! - [`sched`]: the G/M/P scheduler, timers, preemption decisions
@@ -32,6 +33,7 @@ pub mod bench;
 pub mod chan;
 pub mod cmdline;
 pub mod frames;
+pub mod heap;
 pub mod hook;
 pub mod runq;
 #[cfg(all(any(test, feature = "sched"), not(loom)))]

@@ -18,9 +18,13 @@
 //! What is here today:
 //! - [`sizeclass`]: the size-class table, the lookups from a size (and an
 //!   alignment) to its class, span classes, and the division by
-//!   multiplication that finds an object from an address inside a span.
+//!   multiplication that finds an object from an address inside a span;
+//! - [`pages`]: the page allocator, a bitmap with Go's summaries (free
+//!   prefix, longest run, free suffix) in a tree over it: the lowest run of
+//!   `n` free pages at a cost that does not grow with the heap.
 //!
-//! The page heap, spans, `mcentral`, `mcache` and the global allocator
-//! come next; until then the kernel's heap is the boot-time
+//! Spans, `mcentral`, `mcache`, the machine's backing of pages by frames
+//! and the global allocator come next; until then the kernel's heap is the boot-time
 //! `linked_list_allocator` (README, "Known limits").
+pub mod pages;
 pub mod sizeclass;

@@ -21,10 +21,13 @@
 //!   multiplication that finds an object from an address inside a span;
 //! - [`pages`]: the page allocator, a bitmap with Go's summaries (free
 //!   prefix, longest run, free suffix) in a tree over it: the lowest run of
-//!   `n` free pages at a cost that does not grow with the heap.
+//!   `n` free pages at a cost that does not grow with the heap;
+//! - [`remote`]: the list another CPU frees a span's objects to without a
+//!   lock (mimalloc's thread-free list), model-checked with loom.
 //!
 //! Spans, `mcentral`, `mcache`, the machine's backing of pages by frames
 //! and the global allocator come next; until then the kernel's heap is the boot-time
 //! `linked_list_allocator` (README, "Known limits").
 pub mod pages;
+pub mod remote;
 pub mod sizeclass;

@@ -16,7 +16,8 @@
 //! it ([`runtime::bench::B::run_parallel`], Go's batching of iterations). The
 //! doc line of each says which Go function it mirrors and where it differs.
 //! One file per Go test file: [`proc`] (runtime/proc_test.go and our `gort`
-//! package), [`chan`] (runtime/chan_test.go), [`sync`] (sync/*_test.go),
+//! package), [`chan`] (runtime/chan_test.go), [`malloc`]
+//! (runtime/malloc_test.go), [`sync`] (sync/*_test.go),
 //! [`time`] (time/time_test.go, time/sleep_test.go).
 //!
 //! Two rules keep the bodies comparable:
@@ -53,6 +54,7 @@ use runtime::bench::{self, Benchtime, B};
 use runtime::cmdline::{Kind, Params, Spec};
 
 mod chan;
+mod malloc;
 mod proc;
 mod sync;
 mod time;
@@ -142,6 +144,13 @@ pub const BENCHMARKS: &[Benchmark] = &[
     Benchmark { name: "ChanNonblocking", go_package: "runtime", run: chan::chan_nonblocking },
     Benchmark { name: "SelectUncontended", go_package: "runtime", run: chan::select_uncontended },
     Benchmark { name: "SelectProdCons", go_package: "runtime", run: chan::select_prod_cons },
+    Benchmark { name: "Malloc8", go_package: "runtime", run: malloc::malloc_8 },
+    Benchmark { name: "Malloc16", go_package: "runtime", run: malloc::malloc_16 },
+    Benchmark { name: "Malloc32", go_package: "runtime", run: malloc::malloc_32 },
+    Benchmark { name: "MallocTypeInfo8", go_package: "runtime", run: malloc::malloc_type_info_8 },
+    Benchmark { name: "MallocTypeInfo16", go_package: "runtime", run: malloc::malloc_type_info_16 },
+    Benchmark { name: "MallocTypeInfo32", go_package: "runtime", run: malloc::malloc_type_info_32 },
+    Benchmark { name: "MallocLargeStruct", go_package: "runtime", run: malloc::malloc_large_struct },
     Benchmark { name: "MutexUncontended", go_package: "sync", run: sync::mutex_uncontended },
     Benchmark { name: "Mutex", go_package: "sync", run: sync::mutex },
     Benchmark { name: "RWMutexUncontended", go_package: "sync", run: sync::rw_mutex_uncontended },

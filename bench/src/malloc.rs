@@ -1,0 +1,93 @@
+//! Mirrors of runtime/malloc_test.go's allocation benchmarks.
+//!
+//! Go's bodies allocate a zeroed object and pass its pointer to `Escape`,
+//! which stores it to a package-level sink only when a flag that is never
+//! set is set: the compiler must make the object on the heap, and nothing
+//! keeps it, so the collector reclaims it later. Ours make the same object
+//! with `Box::new` (or `vec!` for the slice), hand its address to
+//! [`opaque`] so LLVM must make it (it may otherwise elide an allocation
+//! nobody looks at), and drop it at the end of the iteration: Rust frees
+//! explicitly, so each op here is an allocation and a free, where Go's is an
+//! allocation and a share of a later collection. Go's `MallocTypeInfo`
+//! objects hold pointers (a scan span and a heap-bits write in Go); Rust's
+//! allocator is told only size and alignment, so ours differ from the
+//! `Malloc` rows only in the object's type.
+use alloc::boxed::Box;
+use alloc::vec;
+
+use runtime::bench::B;
+
+use super::opaque;
+
+/// Go's `Escape(p)`: the address reaches a place the compiler cannot see.
+#[inline(always)]
+fn escape<T: ?Sized>(p: &T) {
+    opaque(p as *const T as *const u8 as u64);
+}
+
+/// Mirrors `runtime.BenchmarkMalloc8`: `new(int64)`.
+pub fn malloc_8(b: &mut B) {
+    for _ in 0..b.n {
+        let p = Box::new(0i64);
+        escape(&*p);
+    }
+}
+
+/// Mirrors `runtime.BenchmarkMalloc16`: `new([2]int64)`.
+pub fn malloc_16(b: &mut B) {
+    for _ in 0..b.n {
+        let p = Box::new([0i64; 2]);
+        escape(&*p);
+    }
+}
+
+/// Mirrors `runtime.BenchmarkMalloc32`: `new([4]int64)`.
+pub fn malloc_32(b: &mut B) {
+    for _ in 0..b.n {
+        let p = Box::new([0i64; 4]);
+        escape(&*p);
+    }
+}
+
+/// Go's `struct { p [N / 8]*int }`: `N` bytes of nil pointers.
+type Pointers<const W: usize> = [*const i64; W];
+
+/// Mirrors `runtime.BenchmarkMallocTypeInfo8`: one nil `*int`.
+pub fn malloc_type_info_8(b: &mut B) {
+    for _ in 0..b.n {
+        let p: Box<Pointers<1>> = Box::new([core::ptr::null(); 1]);
+        escape(&*p);
+    }
+}
+
+/// Mirrors `runtime.BenchmarkMallocTypeInfo16`: two nil `*int`s.
+pub fn malloc_type_info_16(b: &mut B) {
+    for _ in 0..b.n {
+        let p: Box<Pointers<2>> = Box::new([core::ptr::null(); 2]);
+        escape(&*p);
+    }
+}
+
+/// Mirrors `runtime.BenchmarkMallocTypeInfo32`: four nil `*int`s.
+pub fn malloc_type_info_32(b: &mut B) {
+    for _ in 0..b.n {
+        let p: Box<Pointers<4>> = Box::new([core::ptr::null(); 4]);
+        escape(&*p);
+    }
+}
+
+/// Go's `LargeStruct`: sixteen slice headers (pointer, length, capacity).
+#[derive(Clone, Copy)]
+struct LargeStruct {
+    _x: [[usize; 3]; 16],
+}
+
+/// Mirrors `runtime.BenchmarkMallocLargeStruct`: `make([]LargeStruct, 2)`,
+/// 768 zeroed bytes (`vec!` of a zero value asks the allocator for zeroed
+/// memory, as Go's `mallocgc` with `needzero`).
+pub fn malloc_large_struct(b: &mut B) {
+    for _ in 0..b.n {
+        let p = vec![LargeStruct { _x: [[0; 3]; 16] }; 2];
+        escape(&p[0]);
+    }
+}

@@ -23,11 +23,14 @@
 //!   prefix, longest run, free suffix) in a tree over it: the lowest run of
 //!   `n` free pages at a cost that does not grow with the heap;
 //! - [`remote`]: the list another CPU frees a span's objects to without a
-//!   lock (mimalloc's thread-free list), model-checked with loom.
+//!   lock (mimalloc's thread-free list), model-checked with loom;
+//! - [`span`]: a span's objects, its owner's free list and the remote list,
+//!   with what an owner may do and what any CPU may.
 //!
-//! Spans, `mcentral`, `mcache`, the machine's backing of pages by frames
+//! `mcentral`, `mcache`, the machine's backing of pages by frames
 //! and the global allocator come next; until then the kernel's heap is the boot-time
 //! `linked_list_allocator` (README, "Known limits").
 pub mod pages;
 pub mod remote;
 pub mod sizeclass;
+pub mod span;

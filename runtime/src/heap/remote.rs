@@ -57,6 +57,16 @@ impl Link {
         // before it was published (see the module essay).
         unsafe { (*this).next }
     }
+
+    /// Makes `next` follow `this`.
+    ///
+    /// # Safety
+    /// `this` must be a free object owned by the caller: at least a word,
+    /// aligned for a pointer, in no list another CPU can reach.
+    pub unsafe fn set_next(this: *mut Link, next: *mut Link) {
+        // SAFETY: the caller owns the object.
+        unsafe { (*this).next = next };
+    }
 }
 
 /// The list other CPUs free a span's objects to.
@@ -93,7 +103,7 @@ impl RemoteFree {
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
             // SAFETY: the object is ours until the CAS below publishes it.
-            unsafe { (*obj).next = head as *mut Link };
+            unsafe { Link::set_next(obj, head as *mut Link) };
             match self.head.compare_exchange_weak(head, obj as usize, Ordering::Release, Ordering::Relaxed) {
                 Ok(_) => return,
                 Err(seen) => head = seen,

@@ -1,0 +1,189 @@
+//! A span: pages cut into objects of one size class, the free list its
+//! owner allocates from, and the list other CPUs free to (Go's `mspan`, with
+//! mimalloc's free lists for explicit frees).
+//!
+//! ## State, and who may touch it
+//! - `base`, `class`: fixed while the span exists.
+//! - The owner's half ([`Owned`]): the local free list (objects freed by the
+//!   owner, linked through their first word), `fresh` (objects never handed
+//!   out yet: the span is not threaded into a list when it is made, which
+//!   would touch every page of it) and `in_use`. Only the span's owner
+//!   touches it: the P whose `mcache` holds the span, or whoever holds the
+//!   span's `mcentral` lock while the span is there. Those `unsafe` methods
+//!   say so in their contract.
+//! - The remote half, a [`RemoteFree`]: any CPU frees an object of a span it
+//!   does not own there, without a lock; the owner collects the list into
+//!   its own when its free list runs dry ([`Span::alloc`]) or when asked
+//!   ([`Span::collect`]).
+//!
+//! ## Invariants
+//! - Every object of the span is in exactly one of: handed out, the local
+//!   free list, the remote list, or past `fresh`.
+//! - `in_use` counts the objects handed out and not yet back in the local
+//!   list: the remote list's objects still count until collected, so the
+//!   owner can tell an empty span (`in_use == 0` after a collect) from one
+//!   with objects somewhere else.
+//!
+//! Go's spans find free objects in an allocation bitmap swept after each
+//! collection (`allocBits`, `freeindex`); a free list suits explicit frees
+//! better and keeps the fast path to a load and a store. The collector
+//! (issue 14) will add the mark bits its sweep needs.
+use core::cell::UnsafeCell;
+use core::ptr::{self, NonNull};
+
+use super::remote::{Link, RemoteFree};
+use super::sizeclass::SizeClass;
+
+/// The owner's half of a span.
+struct Owned {
+    free: *mut Link,
+    fresh: usize,
+    in_use: usize,
+}
+
+/// Pages cut into objects of one size class.
+pub struct Span {
+    base: usize,
+    class: SizeClass,
+    owned: UnsafeCell<Owned>,
+    remote: RemoteFree,
+}
+
+// SAFETY: the owner's half is touched only by the span's owner (the
+// contract of the `unsafe` methods); the remote half is atomic; the rest
+// is immutable.
+unsafe impl Sync for Span {}
+// SAFETY: as above; a span holds addresses of its own memory only.
+unsafe impl Send for Span {}
+
+impl Span {
+    /// A span of `class` over the memory at `base`, all of it free.
+    ///
+    /// # Safety
+    /// `base` must be aligned to a pointer and `class.span_bytes()` bytes from
+    /// it must be memory the span alone hands out, for as long as it exists.
+    pub unsafe fn new(base: usize, class: SizeClass) -> Span {
+        debug_assert!(base.is_multiple_of(align_of::<Link>()), "span at {base:#x} is not aligned");
+        Span {
+            base,
+            class,
+            owned: UnsafeCell::new(Owned { free: ptr::null_mut(), fresh: 0, in_use: 0 }),
+            remote: RemoteFree::new(),
+        }
+    }
+
+    /// The first byte.
+    pub fn base(&self) -> usize {
+        self.base
+    }
+
+    /// The size class.
+    pub fn class(&self) -> SizeClass {
+        self.class
+    }
+
+    /// True if `addr` is the start of one of the span's objects.
+    pub fn holds_object(&self, addr: usize) -> bool {
+        let offset = addr.wrapping_sub(self.base);
+        offset < self.class.objects() * self.class.size() && offset.is_multiple_of(self.class.size())
+    }
+
+    /// An object, if the span has one free: from the local list, else a
+    /// fresh one, else from what other CPUs freed.
+    ///
+    /// # Safety
+    /// The caller owns the span (see the module essay).
+    #[inline]
+    pub unsafe fn alloc(&self) -> Option<NonNull<u8>> {
+        // SAFETY: the caller owns the span: nobody else touches `owned`.
+        let owned = unsafe { &mut *self.owned.get() };
+        if owned.free.is_null() {
+            if owned.fresh < self.class.objects() {
+                let obj = self.base + owned.fresh * self.class.size();
+                owned.fresh += 1;
+                owned.in_use += 1;
+                return NonNull::new(obj as *mut u8);
+            }
+            // SAFETY: as above.
+            unsafe { self.collect() };
+            if owned.free.is_null() {
+                return None;
+            }
+        }
+        let obj = owned.free;
+        // SAFETY: `obj` is on the local list: a free object of ours whose
+        // link the list wrote.
+        owned.free = unsafe { Link::next(obj) };
+        owned.in_use += 1;
+        NonNull::new(obj.cast())
+    }
+
+    /// Frees an object of this span on its owner's CPU.
+    ///
+    /// # Safety
+    /// The caller owns the span, and `obj` is an object of it that was
+    /// handed out and is freed once.
+    #[inline]
+    pub unsafe fn free_local(&self, obj: NonNull<u8>) {
+        debug_assert!(self.holds_object(obj.as_ptr() as usize), "{obj:p} is not an object of this span");
+        // SAFETY: the caller owns the span.
+        let owned = unsafe { &mut *self.owned.get() };
+        let link = obj.as_ptr().cast::<Link>();
+        // SAFETY: the object is free now and at least a word: its first word
+        // becomes the link.
+        unsafe { Link::set_next(link, owned.free) };
+        owned.free = link;
+        owned.in_use -= 1;
+    }
+
+    /// Frees an object of this span from a CPU that does not own it.
+    ///
+    /// # Safety
+    /// `obj` is an object of this span that was handed out and is freed
+    /// once, and not touched by the caller again.
+    #[inline]
+    pub unsafe fn free_remote(&self, obj: NonNull<u8>) {
+        debug_assert!(self.holds_object(obj.as_ptr() as usize), "{obj:p} is not an object of this span");
+        // SAFETY: the caller gives the object up; it is at least a word.
+        unsafe { self.remote.push(obj.as_ptr().cast()) };
+    }
+
+    /// Moves what other CPUs freed onto the local list; returns how many.
+    ///
+    /// # Safety
+    /// The caller owns the span.
+    pub unsafe fn collect(&self) -> usize {
+        let mut taken = self.remote.take_all();
+        // SAFETY: the caller owns the span.
+        let owned = unsafe { &mut *self.owned.get() };
+        let mut n = 0;
+        while !taken.is_null() {
+            // SAFETY: taken from the remote list: ours, its link written.
+            let next = unsafe { Link::next(taken) };
+            // SAFETY: as above: relink it onto the local list.
+            unsafe { Link::set_next(taken, owned.free) };
+            owned.free = taken;
+            taken = next;
+            n += 1;
+        }
+        owned.in_use -= n;
+        n
+    }
+
+    /// Objects handed out and not yet collected back.
+    ///
+    /// # Safety
+    /// The caller owns the span.
+    pub unsafe fn in_use(&self) -> usize {
+        // SAFETY: the caller owns the span.
+        unsafe { (*self.owned.get()).in_use }
+    }
+
+    /// True if other CPUs freed objects the owner has not collected (a hint).
+    pub fn has_remote_frees(&self) -> bool {
+        !self.remote.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -14,6 +14,12 @@
 //!   named by its first page, so records need no allocator of their own
 //!   (Go's `fixalloc`): a record costs ~1% of the page it describes.
 //!
+//! A large object (more than 32 KiB, or aligned to more than a page: no
+//! size class) gets whole pages of its own, as in Go, marked in `first` with
+//! [`LARGE`] beside its first page; its length in pages is kept in `meta`'s
+//! place for it, `large`. [`lookup`](MHeap::lookup) says which kind an
+//! address is in.
+//!
 //! ## Invariants
 //! - A page is in use in the page allocator iff `first` names a span for it,
 //!   or it lies past what the heap has grown into.
@@ -40,6 +46,17 @@ use super::span::Span;
 
 /// `first` entry of a page in no span.
 const NONE: u32 = u32::MAX;
+/// Set in the `first` entries of a large object's pages.
+const LARGE: u32 = 1 << 31;
+
+/// What an address of the heap is part of.
+#[derive(Debug)]
+pub enum Block<'a> {
+    /// An object of a span.
+    Small(&'a Span),
+    /// A large object: its first byte and its pages.
+    Large { base: usize, npages: usize },
+}
 
 /// Spans over one region of pages.
 pub struct MHeap {
@@ -49,6 +66,8 @@ pub struct MHeap {
     grown: usize,
     first: Vec<AtomicU32>,
     meta: Vec<MaybeUninit<Span>>,
+    /// Pages of the large object starting at each page (0 elsewhere).
+    large: Vec<u32>,
 }
 
 impl MHeap {
@@ -60,13 +79,14 @@ impl MHeap {
     /// readable and writable memory.
     pub unsafe fn new(base: usize, pages: usize) -> MHeap {
         assert!(base.is_multiple_of(PAGE_SIZE), "heap region at {base:#x} is not page aligned");
-        assert!(pages < NONE as usize, "heap region of {pages} pages");
+        assert!(pages < LARGE as usize, "heap region of {pages} pages");
         MHeap {
             base,
             pages: PageAlloc::new(pages),
             grown: 0,
             first: (0..pages).map(|_| AtomicU32::new(NONE)).collect(),
             meta: (0..pages).map(|_| MaybeUninit::uninit()).collect(),
+            large: alloc::vec![0; pages],
         }
     }
 
@@ -129,17 +149,63 @@ impl MHeap {
         self.pages.free(first, n);
     }
 
-    /// The span holding `addr`, if `addr` lies in one of this heap's spans.
+    /// Pages for a large object of `bytes` bytes: whole pages, the lowest
+    /// run that fits; `None` if none does (the caller grows and retries).
+    pub fn alloc_large(&mut self, bytes: usize) -> Option<NonNull<u8>> {
+        let npages = bytes.max(1).div_ceil(PAGE_SIZE);
+        if npages >= LARGE as usize {
+            return None;
+        }
+        let first = self.pages.alloc(npages)?;
+        self.large[first] = npages as u32;
+        for entry in &self.first[first..first + npages] {
+            entry.store(first as u32 | LARGE, Ordering::Release);
+        }
+        NonNull::new((self.base + (first << PAGE_SHIFT)) as *mut u8)
+    }
+
+    /// Gives back the pages of the large object at `base`.
+    ///
+    /// # Safety
+    /// `base` must be a large object of this heap, not used afterwards.
+    pub unsafe fn free_large(&mut self, base: usize) {
+        let Some(Block::Large { base: start, npages }) = self.lookup(base) else {
+            panic!("free_large({base:#x}): not a large object of this heap");
+        };
+        assert_eq!(start, base, "free_large({base:#x}): inside the large object at {start:#x}");
+        let first = (base - self.base) >> PAGE_SHIFT;
+        self.large[first] = 0;
+        for entry in &self.first[first..first + npages] {
+            entry.store(NONE, Ordering::Relaxed);
+        }
+        self.pages.free(first, npages);
+    }
+
+    /// What `addr` lies in: a span, a large object, or neither.
     #[inline]
-    pub fn span_of(&self, addr: usize) -> Option<&Span> {
+    pub fn lookup(&self, addr: usize) -> Option<Block<'_>> {
         let page = addr.wrapping_sub(self.base) >> PAGE_SHIFT;
         let first = self.first.get(page)?.load(Ordering::Acquire);
         if first == NONE {
             return None;
         }
+        if first & LARGE != 0 {
+            let first = (first & !LARGE) as usize;
+            let npages = self.large[first] as usize;
+            return Some(Block::Large { base: self.base + (first << PAGE_SHIFT), npages });
+        }
         // SAFETY: `first` names a live span's first page, whose record
         // `alloc_span` wrote before storing `first` (Release/Acquire).
-        Some(unsafe { self.meta[first as usize].assume_init_ref() })
+        Some(Block::Small(unsafe { self.meta[first as usize].assume_init_ref() }))
+    }
+
+    /// The span holding `addr`, if `addr` lies in one of this heap's spans.
+    #[inline]
+    pub fn span_of(&self, addr: usize) -> Option<&Span> {
+        match self.lookup(addr)? {
+            Block::Small(span) => Some(span),
+            Block::Large { .. } => None,
+        }
     }
 }
 

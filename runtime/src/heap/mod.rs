@@ -26,10 +26,11 @@
 //!   lock (mimalloc's thread-free list), model-checked with loom;
 //! - [`span`]: a span's objects, its owner's free list and the remote list,
 //!   with what an owner may do and what any CPU may;
-//! - [`mheap`]: spans made from the page allocator over one region, named
-//!   by their first page, and the map from any address to its span.
+//! - [`mheap`]: spans and large objects made from the page allocator over
+//!   one region, spans named by their first page, and the map from any
+//!   address to its span or large object.
 //!
-//! Large objects, `mcentral`, `mcache`, the machine's backing of pages by frames
+//! `mcentral`, `mcache`, the machine's backing of pages by frames
 //! and the global allocator come next; until then the kernel's heap is the boot-time
 //! `linked_list_allocator` (README, "Known limits").
 pub mod mheap;

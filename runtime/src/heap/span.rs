@@ -49,6 +49,16 @@ pub struct Span {
     remote: RemoteFree,
 }
 
+impl core::fmt::Debug for Span {
+    /// Its place and class (the owner's half is the owner's to read).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Span")
+            .field("base", &format_args!("{:#x}", self.base))
+            .field("class", &self.class.index())
+            .finish_non_exhaustive()
+    }
+}
+
 // SAFETY: the owner's half is touched only by the span's owner (the
 // contract of the `unsafe` methods); the remote half is atomic; the rest
 // is immutable.

@@ -2,6 +2,7 @@
 use std::vec::Vec;
 
 use super::*;
+use crate::heap::sizeclass::MAX_SMALL_SIZE as MAX_SMALL;
 
 /// A heap over a fresh, leaked region of `pages` pages.
 fn heap(pages: usize) -> MHeap {
@@ -75,4 +76,41 @@ fn freeing_what_is_not_a_span_is_refused() {
     let base = unsafe { s.as_ref().base() };
     // SAFETY: deliberately wrong: the second page of a two-page span.
     unsafe { h.free_span(base + PAGE_SIZE) };
+}
+
+/// Large objects take whole pages, lowest first, beside spans; every byte
+/// looks up to its object; freed pages serve the next request.
+#[test]
+fn large_objects_get_pages_of_their_own() {
+    let mut h = heap(64);
+    assert!(h.grow(64));
+    let span = h.alloc_span(SizeClass::new(1).unwrap()).unwrap();
+    let a = h.alloc_large(MAX_SMALL + 1).expect("5 pages").as_ptr() as usize;
+    let b = h.alloc_large(3 * PAGE_SIZE).expect("3 pages").as_ptr() as usize;
+    // SAFETY: a span of this heap, alive.
+    let span_base = unsafe { span.as_ref().base() };
+    assert_eq!(a, span_base + PAGE_SIZE, "after the span's page");
+    assert_eq!(b, a + 5 * PAGE_SIZE);
+    for addr in (a..a + 5 * PAGE_SIZE).step_by(512) {
+        assert!(matches!(h.lookup(addr), Some(Block::Large { base, npages: 5 }) if base == a), "{addr:#x}");
+        assert!(h.span_of(addr).is_none(), "a large object is not a span");
+    }
+    assert!(matches!(h.lookup(b + 3 * PAGE_SIZE - 1), Some(Block::Large { base, npages: 3 }) if base == b));
+    assert!(h.lookup(b + 3 * PAGE_SIZE).is_none());
+    assert_eq!(h.pages_in_use(), 1 + 5 + 3);
+    // SAFETY: a large object of this heap, not used after.
+    unsafe { h.free_large(a) };
+    assert!(h.lookup(a).is_none());
+    assert_eq!(h.alloc_large(4 * PAGE_SIZE).map(|p| p.as_ptr() as usize), Some(a), "the freed pages again");
+    assert_eq!(h.alloc_large(64 * PAGE_SIZE), None, "no run that long");
+}
+
+#[test]
+#[should_panic(expected = "inside the large object")]
+fn freeing_inside_a_large_object_is_refused() {
+    let mut h = heap(8);
+    assert!(h.grow(8));
+    let a = h.alloc_large(2 * PAGE_SIZE).unwrap().as_ptr() as usize;
+    // SAFETY: deliberately wrong: the object's second page.
+    unsafe { h.free_large(a + PAGE_SIZE) };
 }

@@ -34,7 +34,7 @@ static WORK_SINK: AtomicI64 = AtomicI64::new(0);
 #[inline(always)]
 fn local_work(w: i64) {
     model_work(opaque(w as u64));
-    if ALWAYS_FALSE.load(Ordering::Relaxed) {
+    if super::never_set(&ALWAYS_FALSE) {
         // `workSink += foo` with `foo` folded to 0: a load and a store (a
         // store LLVM may not drop, or it drops the test of `alwaysFalse`).
         super::sink(&WORK_SINK, WORK_SINK.load(Ordering::Relaxed));

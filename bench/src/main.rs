@@ -33,7 +33,9 @@
 //!   would otherwise fold `work = false` or `local_work = 0` into the loop
 //!   and drop the test, or unswitch the loop into a copy without it.
 //!
-//! - A store Go makes to a package-level sink stays a store ([`sink`]).
+//! - A store Go makes to a package-level sink stays a store ([`sink`]), and
+//!   a test of a package-level flag nothing sets stays a load and a test
+//!   ([`never_set`]).
 //!
 //! Each mirror was checked against Go's body and the machine code both
 //! compilers emit (`go tool objdump` of Go's test binaries, `llvm-objdump`
@@ -45,7 +47,7 @@
 
 extern crate alloc;
 
-use core::sync::atomic::AtomicI64;
+use core::sync::atomic::{AtomicBool, AtomicI64};
 
 use gort::kernel::params::{refuse, Rejected};
 use gort::kernel::{self, arch, BootInfo, Main, Program};
@@ -224,6 +226,21 @@ fn sink(var: &AtomicI64, v: i64) {
     unsafe {
         core::arch::asm!("mov qword ptr [{0}], {1}", in(reg) var.as_ptr(), in(reg) v, options(nostack, preserves_flags))
     };
+}
+
+/// Go's test of a package-level `bool` nothing sets (chan_test.go's
+/// `alwaysFalse`, export_test.go's `dummy.b`): a byte loaded from memory
+/// and tested, every time, as Go compiles it. A static nobody writes is a
+/// constant to LLVM under LTO, which would drop the load and the test.
+#[inline(always)]
+fn never_set(flag: &AtomicBool) -> bool {
+    let v: u32;
+    // SAFETY: a one-byte load from an `AtomicBool`'s cell: on x86 a relaxed
+    // atomic load; nothing is written and the stack is not used.
+    unsafe {
+        core::arch::asm!("movzx {0:e}, byte ptr [{1}]", out(reg) v, in(reg) flag.as_ptr(), options(nostack, preserves_flags, readonly))
+    };
+    v != 0
 }
 
 /// Go's `for i := 0; i < n; i++ { foo *= 2; foo /= 2 }` on a `foo` that

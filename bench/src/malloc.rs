@@ -1,12 +1,11 @@
 //! Mirrors of runtime/malloc_test.go's allocation benchmarks.
 //!
-//! Go's bodies allocate a zeroed object and pass its pointer to `Escape`,
-//! which stores it to a package-level sink only when a flag that is never
-//! set is set: the compiler must make the object on the heap, and nothing
-//! keeps it, so the collector reclaims it later. Ours make the same object
-//! with `Box::new` (or `vec!` for the slice), hand its address to
-//! [`opaque`] so LLVM must make it (it may otherwise elide an allocation
-//! nobody looks at), and drop it at the end of the iteration: Rust frees
+//! Go's bodies allocate a zeroed object and pass it to `Escape`
+//! (export_test.go), which Go inlines to a load of `dummy.b` and a branch
+//! around `dummy.x = x`, never taken: the object must be on the heap, and
+//! nothing keeps it, so the collector reclaims it later. Ours make the same
+//! object with `Box::new` (or `vec!` for the slice) and make the same test
+//! ([`escape`]), and drop the object at the end of the iteration: Rust frees
 //! explicitly, so each op here is an allocation and a free, where Go's is an
 //! allocation and a share of a later collection. Go's `MallocTypeInfo`
 //! objects hold pointers (a scan span and a heap-bits write in Go); Rust's
@@ -14,15 +13,25 @@
 //! `Malloc` rows only in the object's type.
 use alloc::boxed::Box;
 use alloc::vec;
+use core::sync::atomic::{AtomicBool, AtomicI64};
 
 use runtime::bench::B;
 
-use super::opaque;
+use super::{never_set, opaque, sink};
 
-/// Go's `Escape(p)`: the address reaches a place the compiler cannot see.
+/// Go's `dummy.b` and `dummy.x` (export_test.go): never set, never read.
+static DUMMY_B: AtomicBool = AtomicBool::new(false);
+static DUMMY_X: AtomicI64 = AtomicI64::new(0);
+
+/// Go's `Escape(p)`, inlined: `if dummy.b { dummy.x = p }`. The address
+/// also passes through [`opaque`] (no instruction), so LLVM can neither
+/// drop the allocation nor move it into the branch it knows nothing of.
 #[inline(always)]
 fn escape<T: ?Sized>(p: &T) {
-    opaque(p as *const T as *const u8 as u64);
+    let addr = opaque(p as *const T as *const u8 as u64);
+    if never_set(&DUMMY_B) {
+        sink(&DUMMY_X, addr as i64);
+    }
 }
 
 /// Mirrors `runtime.BenchmarkMalloc8`: `new(int64)`.

@@ -245,10 +245,10 @@ impl Machine for MockMachine {
 
 crate::provide_machine!(MockMachine);
 
-/// The stack ids the last `stack_release` was given.
 /// Wake-ups sent to halted CPUs (`wake`), for tests of who wakes whom.
 pub(crate) static WAKES: AtomicU64 = AtomicU64::new(0);
 
+/// The stack ids the last `stack_release` was given.
 static RELEASED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 
 /// The stack ids the last `stack_release` was given (tests).

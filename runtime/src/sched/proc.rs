@@ -70,8 +70,9 @@ use alloc::boxed::Box;
 use core::ptr;
 use core::sync::atomic::Ordering;
 
-use super::g::{GStatus, WaitReason, G};
+use super::g::{GQueue, GStatus, WaitReason, G};
 use super::idle::{acquirep, pidleget, pidleput, releasep, resetspinning, stopm, wakep};
+use super::lock::LockGuard;
 use super::lockosthread::{lockedm, startlockedm, stoplockedm, unwire_on_exit};
 use super::m::{getm, mcall, Action, PreemptOff, M, MS};
 use super::machine::{self, IrqOff};
@@ -617,28 +618,22 @@ fn gfput(pp: &'static P, gp: &'static G) {
     let mut local = pp.gfree.lock();
     local.push_front(gp);
     if local.len() >= 2 * GFREE_BATCH {
-        drop(local);
-        gfput_spill(pp);
+        gfput_spill(local);
     }
 }
 
 /// `gfput`'s rare half, out of line: LLVM unrolls the batch loops, and
 /// inlined they made `execute` four times its size, spread over more pages
-/// (README, "What made it fast under TCG"). `SCHED` → a P's `gfree` is the
-/// order, so the batch is taken and the P's lock dropped before `SCHED`.
+/// (README, "What made it fast under TCG").
 #[cold]
 #[inline(never)]
-fn gfput_spill(pp: &'static P) {
+fn gfput_spill(mut local: LockGuard<'_, GQueue>) {
     let mut spill = [None; GFREE_BATCH];
-    {
-        let mut local = pp.gfree.lock();
-        if local.len() < GFREE_BATCH {
-            return; // another CPU's `gfget` emptied it meanwhile
-        }
-        for slot in &mut spill {
-            *slot = local.pop_front();
-        }
+    for slot in &mut spill {
+        *slot = local.pop_front();
     }
+    // `SCHED` → a P's `gfree` is the order: never the other way round.
+    drop(local);
     let mut sched = SCHED.lock();
     for g in spill.into_iter().flatten() {
         sched.gfree.push_front(g);

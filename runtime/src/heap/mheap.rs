@@ -66,8 +66,9 @@ pub struct MHeap {
     grown: usize,
     first: Vec<AtomicU32>,
     meta: Vec<MaybeUninit<Span>>,
-    /// Pages of the large object starting at each page (0 elsewhere).
-    large: Vec<u32>,
+    /// Pages of the large object starting at each page (0 elsewhere); read
+    /// by `lookup` beside `first`, so atomic as it is.
+    large: Vec<AtomicU32>,
 }
 
 impl MHeap {
@@ -86,7 +87,7 @@ impl MHeap {
             grown: 0,
             first: (0..pages).map(|_| AtomicU32::new(NONE)).collect(),
             meta: (0..pages).map(|_| MaybeUninit::uninit()).collect(),
-            large: alloc::vec![0; pages],
+            large: (0..pages).map(|_| AtomicU32::new(0)).collect(),
         }
     }
 
@@ -157,7 +158,7 @@ impl MHeap {
             return None;
         }
         let first = self.pages.alloc(npages)?;
-        self.large[first] = npages as u32;
+        self.large[first].store(npages as u32, Ordering::Relaxed);
         for entry in &self.first[first..first + npages] {
             entry.store(first as u32 | LARGE, Ordering::Release);
         }
@@ -174,7 +175,7 @@ impl MHeap {
         };
         assert_eq!(start, base, "free_large({base:#x}): inside the large object at {start:#x}");
         let first = (base - self.base) >> PAGE_SHIFT;
-        self.large[first] = 0;
+        self.large[first].store(0, Ordering::Relaxed);
         for entry in &self.first[first..first + npages] {
             entry.store(NONE, Ordering::Relaxed);
         }
@@ -191,7 +192,7 @@ impl MHeap {
         }
         if first & LARGE != 0 {
             let first = (first & !LARGE) as usize;
-            let npages = self.large[first] as usize;
+            let npages = self.large[first].load(Ordering::Relaxed) as usize;
             return Some(Block::Large { base: self.base + (first << PAGE_SHIFT), npages });
         }
         // SAFETY: `first` names a live span's first page, whose record

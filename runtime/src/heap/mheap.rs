@@ -5,7 +5,7 @@
 //! ## Layout
 //! The heap is one region of `pages` 8 KiB pages at `base` (the machine
 //! reserves it, sized from the guest's memory, and backs its pages by
-//! frames as the heap grows into them). Three arrays of one entry per page
+//! frames as the heap grows into them: see Growth). Three arrays of one entry per page
 //! describe it, made once (by the boot-time allocator in the kernel):
 //! - the page allocator's bitmap and summaries ([`PageAlloc`]);
 //! - `first`: for a page inside a span, the span's first page (`NONE`
@@ -29,20 +29,37 @@
 //!   no CPU can still be freeing into it (a CPU freeing an object holds an
 //!   object the span counts as in use until the owner collects it).
 //!
-//! The caller serialises the `&mut self` methods (the heap's lock);
-//! [`span_of`](MHeap::span_of) is read by any CPU freeing an object: `first`
-//! entries are atomics, written before the span's objects are handed out.
+//! ## Growth
+//! The heap grows into its region on demand: when no run of free pages is
+//! long enough, [`alloc_span`](MHeap::alloc_span) and
+//! [`alloc_large`](MHeap::alloc_large) ask the machine's `backing` function
+//! to back the next pages with frames, at least [`GROW_PAGES`] at a time
+//! (Go's heap grows by whole 4 MiB page-allocator chunks, `pallocChunkPages`),
+//! and fail only when the region or the machine's frames run out.
+//!
+//! ## Locking
+//! The page allocator, the growth mark and the span records are written
+//! under the heap's lock (rank `mheap`, taken under an `mcentral`'s);
+//! [`lookup`](MHeap::lookup) is read by any CPU freeing an object, without
+//! it: `first` entries are atomics, written (Release) after the record they
+//! lead to and before the span's objects are handed out.
 use alloc::vec::Vec;
+use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
-#[cfg(not(loom))]
-use core::sync::atomic::{AtomicU32, Ordering};
-#[cfg(loom)]
-use loom::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use super::pages::PageAlloc;
-use super::sizeclass::{SizeClass, PAGE_SHIFT, PAGE_SIZE};
+use super::sizeclass::{SpanClass, PAGE_SHIFT, PAGE_SIZE};
 use super::span::Span;
+use crate::sched::{GLock, LockRank};
+
+/// The fewest pages the heap grows by (4 MiB, Go's `pallocChunkPages`).
+pub const GROW_PAGES: usize = 512;
+
+/// Backs `[addr, addr + len)` of the heap's region with memory; false if
+/// the machine has none left.
+pub type Backing = fn(addr: usize, len: usize) -> bool;
 
 /// `first` entry of a page in no span.
 const NONE: u32 = u32::MAX;
@@ -58,70 +75,123 @@ pub enum Block<'a> {
     Large { base: usize, npages: usize },
 }
 
+/// What the heap's lock guards.
+struct Pages {
+    alloc: PageAlloc,
+    /// Pages the heap has grown into (from the start of the region).
+    grown: usize,
+}
+
 /// Spans over one region of pages.
 pub struct MHeap {
     base: usize,
-    pages: PageAlloc,
-    /// Pages the heap has grown into (from the start of the region).
-    grown: usize,
+    backing: Backing,
+    pages: GLock<Pages>,
+    /// `grown`, readable without the lock (statistics).
+    grown: AtomicUsize,
+    /// Pages in spans and large objects (statistics).
+    in_use: AtomicUsize,
     first: Vec<AtomicU32>,
-    meta: Vec<MaybeUninit<Span>>,
+    meta: Vec<UnsafeCell<MaybeUninit<Span>>>,
     /// Pages of the large object starting at each page (0 elsewhere); read
     /// by `lookup` beside `first`, so atomic as it is.
     large: Vec<AtomicU32>,
 }
 
+// SAFETY: `meta` entries are written under the lock, only for pages the
+// writer just took from the page allocator (nobody reads them yet), and
+// read by others only after `first` published them (see the essay).
+unsafe impl Sync for MHeap {}
+// SAFETY: as above; the heap holds addresses of its own region only.
+unsafe impl Send for MHeap {}
+
 impl MHeap {
-    /// A heap over the region of `pages` pages at `base`, grown into none.
+    /// A heap over the region of `pages` pages at `base`, grown into none;
+    /// `backing` backs its pages as it grows.
     ///
     /// # Safety
     /// `base` must be aligned to [`PAGE_SIZE`]; the region must be the
-    /// heap's alone, and every page of it the heap has grown into must be
-    /// readable and writable memory.
-    pub unsafe fn new(base: usize, pages: usize) -> MHeap {
+    /// heap's alone, and every page `backing` returned true for must be
+    /// readable and writable memory from then on.
+    pub unsafe fn new(base: usize, pages: usize, backing: Backing) -> MHeap {
         assert!(base.is_multiple_of(PAGE_SIZE), "heap region at {base:#x} is not page aligned");
         assert!(pages < LARGE as usize, "heap region of {pages} pages");
         MHeap {
             base,
-            pages: PageAlloc::new(pages),
-            grown: 0,
+            backing,
+            pages: GLock::new(LockRank::MHeap, Pages { alloc: PageAlloc::new(pages), grown: 0 }),
+            grown: AtomicUsize::new(0),
+            in_use: AtomicUsize::new(0),
             first: (0..pages).map(|_| AtomicU32::new(NONE)).collect(),
-            meta: (0..pages).map(|_| MaybeUninit::uninit()).collect(),
+            meta: (0..pages).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect(),
             large: (0..pages).map(|_| AtomicU32::new(0)).collect(),
         }
     }
 
-    /// Lets the heap use `n` more pages of its region; false if the region
-    /// has fewer left. The machine backs them first.
-    pub fn grow(&mut self, n: usize) -> bool {
-        if self.grown + n > self.pages.pages() {
-            return false;
-        }
-        self.pages.free(self.grown, n);
-        self.grown += n;
-        true
+    /// The region: its first byte and its length in pages.
+    pub fn region(&self) -> (usize, usize) {
+        (self.base, self.first.len())
+    }
+
+    /// True if `addr` lies in the region (grown into or not).
+    #[inline]
+    pub fn contains(&self, addr: usize) -> bool {
+        addr.wrapping_sub(self.base) >> PAGE_SHIFT < self.first.len()
     }
 
     /// Pages grown into.
     pub fn grown(&self) -> usize {
-        self.grown
+        self.grown.load(Ordering::Relaxed)
     }
 
-    /// Pages in spans.
+    /// Pages in spans and large objects.
     pub fn pages_in_use(&self) -> usize {
-        self.pages.in_use() - (self.pages.pages() - self.grown)
+        self.in_use.load(Ordering::Relaxed)
     }
 
-    /// A new span of `class`, all its objects free; `None` if no run of
-    /// free pages is long enough (the caller grows the heap and retries).
-    pub fn alloc_span(&mut self, class: SizeClass) -> Option<NonNull<Span>> {
-        let first = self.pages.alloc(class.npages())?;
+    /// The lowest run of `n` free pages, growing the heap if none is free
+    /// yet; `None` if the region or the machine's memory runs out.
+    fn take_pages(&self, n: usize) -> Option<usize> {
+        let mut pages = self.pages.lock();
+        let first = loop {
+            if let Some(first) = pages.alloc.alloc(n) {
+                break first;
+            }
+            // Grow by a step, or by `n` if more; again if the new pages and
+            // the free run before them still fall short, until the region
+            // ends.
+            let step = n.max(GROW_PAGES).min(pages.alloc.pages() - pages.grown);
+            if step == 0 || !(self.backing)(self.base + (pages.grown << PAGE_SHIFT), step << PAGE_SHIFT) {
+                return None;
+            }
+            let at = pages.grown;
+            pages.alloc.free(at, step);
+            pages.grown += step;
+            self.grown.store(pages.grown, Ordering::Relaxed);
+        };
+        self.in_use.fetch_add(n, Ordering::Relaxed);
+        Some(first)
+    }
+
+    /// Gives `n` pages from `first` back to the page allocator.
+    fn put_pages(&self, first: usize, n: usize) {
+        self.pages.lock().alloc.free(first, n);
+        self.in_use.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    /// A new span of `spc`, all its objects free; `None` if the heap cannot
+    /// grow enough (out of memory).
+    pub fn alloc_span(&self, spc: SpanClass) -> Option<NonNull<Span>> {
+        let npages = super::sizeclass::SizeClass::new(spc.size_class())?.npages();
+        let first = self.take_pages(npages)?;
         // SAFETY: the pages were free, so no span's objects live there, and
         // they lie in the part of the region the heap has grown into.
-        let span = unsafe { Span::new(self.base + (first << PAGE_SHIFT), class) };
-        let span = NonNull::from(self.meta[first].write(span));
+        let span = unsafe { Span::new(self.base + (first << PAGE_SHIFT), spc) };
+        // SAFETY: the record of a page we just took: nobody reads it until
+        // `first` below names it.
+        let span = NonNull::from(unsafe { (*self.meta[first].get()).write(span) });
         // The record first, then the map that leads to it (Release).
-        for entry in &self.first[first..first + class.npages()] {
+        for entry in &self.first[first..first + npages] {
             entry.store(first as u32, Ordering::Release);
         }
         Some(span)
@@ -132,7 +202,7 @@ impl MHeap {
     /// # Safety
     /// `base` must be the start of a span of this heap with no object out
     /// (see the module essay), and nobody may use the span afterwards.
-    pub unsafe fn free_span(&mut self, base: usize) {
+    pub unsafe fn free_span(&self, base: usize) {
         let first = base.wrapping_sub(self.base) >> PAGE_SHIFT;
         assert!(
             base.is_multiple_of(PAGE_SIZE)
@@ -141,23 +211,25 @@ impl MHeap {
         );
         // SAFETY: initialised by `alloc_span` (the map says a span starts
         // here); the caller says nobody uses it.
-        let n = unsafe { self.meta[first].assume_init_ref() }.class().npages();
+        let record = unsafe { &mut *self.meta[first].get() };
         // SAFETY: as above.
-        unsafe { self.meta[first].assume_init_drop() };
+        let n = unsafe { record.assume_init_ref() }.class().npages();
+        // SAFETY: as above.
+        unsafe { record.assume_init_drop() };
         for entry in &self.first[first..first + n] {
             entry.store(NONE, Ordering::Relaxed);
         }
-        self.pages.free(first, n);
+        self.put_pages(first, n);
     }
 
     /// Pages for a large object of `bytes` bytes: whole pages, the lowest
-    /// run that fits; `None` if none does (the caller grows and retries).
-    pub fn alloc_large(&mut self, bytes: usize) -> Option<NonNull<u8>> {
+    /// run that fits; `None` if the heap cannot grow enough.
+    pub fn alloc_large(&self, bytes: usize) -> Option<NonNull<u8>> {
         let npages = bytes.max(1).div_ceil(PAGE_SIZE);
         if npages >= LARGE as usize {
             return None;
         }
-        let first = self.pages.alloc(npages)?;
+        let first = self.take_pages(npages)?;
         self.large[first].store(npages as u32, Ordering::Relaxed);
         for entry in &self.first[first..first + npages] {
             entry.store(first as u32 | LARGE, Ordering::Release);
@@ -165,11 +237,11 @@ impl MHeap {
         NonNull::new((self.base + (first << PAGE_SHIFT)) as *mut u8)
     }
 
-    /// Gives back the pages of the large object at `base`.
+    /// Gives back the pages of the large object at `base`; returns how many.
     ///
     /// # Safety
     /// `base` must be a large object of this heap, not used afterwards.
-    pub unsafe fn free_large(&mut self, base: usize) {
+    pub unsafe fn free_large(&self, base: usize) -> usize {
         let Some(Block::Large { base: start, npages }) = self.lookup(base) else {
             panic!("free_large({base:#x}): not a large object of this heap");
         };
@@ -179,7 +251,8 @@ impl MHeap {
         for entry in &self.first[first..first + npages] {
             entry.store(NONE, Ordering::Relaxed);
         }
-        self.pages.free(first, npages);
+        self.put_pages(first, npages);
+        npages
     }
 
     /// What `addr` lies in: a span, a large object, or neither.
@@ -197,7 +270,7 @@ impl MHeap {
         }
         // SAFETY: `first` names a live span's first page, whose record
         // `alloc_span` wrote before storing `first` (Release/Acquire).
-        Some(Block::Small(unsafe { self.meta[first as usize].assume_init_ref() }))
+        Some(Block::Small(unsafe { (*self.meta[first as usize].get()).assume_init_ref() }))
     }
 
     /// The span holding `addr`, if `addr` lies in one of this heap's spans.

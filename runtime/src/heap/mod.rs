@@ -33,8 +33,20 @@
 //! `mcentral`, `mcache`, the machine's backing of pages by frames
 //! and the global allocator come next; until then the kernel's heap is the boot-time
 //! `linked_list_allocator` (README, "Known limits").
+#[cfg(all(any(test, feature = "sched"), not(loom)))]
+mod malloc;
+#[cfg(all(any(test, feature = "sched"), not(loom)))]
+pub mod mcache;
+#[cfg(all(any(test, feature = "sched"), not(loom)))]
+pub mod mcentral;
+#[cfg(all(any(test, feature = "sched"), not(loom)))]
 pub mod mheap;
 pub mod pages;
 pub mod remote;
 pub mod sizeclass;
 pub mod span;
+
+#[cfg(all(any(test, feature = "sched"), not(loom)))]
+pub(crate) use malloc::flush_p;
+#[cfg(all(any(test, feature = "sched"), not(loom)))]
+pub use malloc::{free, get, init, malloc, BySize, Heap, HeapStats};

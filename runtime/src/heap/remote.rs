@@ -18,6 +18,16 @@
 //!   until the CAS succeeds, so nobody else writes its link.
 //! - The owner takes the whole list at once: one `swap(0)` (Acquire), then
 //!   walks the links at leisure; the objects are its own again.
+//! - **Parking** (mimalloc's delayed free): an owner whose span has no free
+//!   object gives it up to nobody: it CASes the head from empty to
+//!   [`PARKED`] ([`park`](RemoteFree::park)); the span is then in no cache
+//!   and on no list, and costs no one anything. If the CAS fails, frees
+//!   arrived meanwhile: the span is not full, and the owner keeps it. The
+//!   first free to a parked span replaces `PARKED` with its object in the
+//!   same CAS, so exactly one freeing CPU learns that it unparked the span
+//!   ([`push`](RemoteFree::push) returns true) and hands it to its
+//!   `mcentral`, where an owner will find it. Objects are at least
+//!   pointer-aligned, so the flag's bit is never part of an address.
 //!
 //! ## Invariants, and why they hold
 //! - **Every pushed object is taken exactly once.** A push succeeds at one
@@ -30,11 +40,21 @@
 //!   sequence; the owner's Acquire swap reads the last of them and so
 //!   synchronises with all.
 //!
+//! - **A parked span is unparked exactly once, with everything freed to
+//!   it.** `PARKED` is stored only over an empty list, by the owner, and
+//!   cleared only by a push, which makes it an ordinary list; the push that
+//!   clears it is the one whose CAS saw it.
+//! - **Whoever owns the span next sees the last owner's writes.** `park` is
+//!   a Release CAS; a push that reads `PARKED` does so with Acquire, and
+//!   hands the span on under a lock.
+//!
 //! Model-checked with loom (`loom_remote_*`: two freeing threads against an
 //! owner taking in between; every object taken exactly once, and the owner
 //! reads what each freeing thread wrote into an object before freeing it;
 //! watched to fail with a push that stores instead of CASing, and with a
-//! Relaxed push), and stressed on the host with real threads.
+//! Relaxed push; `loom_remote_park_*`: a parked span and two freeing
+//! threads, exactly one of which unparks it, watched to fail with a push
+//! that keeps the flag), and stressed on the host with real threads.
 #[cfg(not(loom))]
 use core::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(loom)]
@@ -69,6 +89,9 @@ impl Link {
     }
 }
 
+/// The head's value while the span is parked: empty, owned by nobody.
+pub const PARKED: usize = 1;
+
 /// The list other CPUs free a span's objects to.
 pub struct RemoteFree {
     head: AtomicUsize,
@@ -93,34 +116,49 @@ impl RemoteFree {
         RemoteFree { head: AtomicUsize::new(0) }
     }
 
-    /// Frees the object at `obj` to the list.
+    /// Frees the object at `obj` to the list. True if the span was parked:
+    /// the caller unparked it and must hand it to its `mcentral`.
     ///
     /// # Safety
     /// `obj` must be a free object of this list's span: at least a word,
     /// aligned for a pointer, owned by the caller and in no list, and not
     /// touched by the caller again.
-    pub unsafe fn push(&self, obj: *mut Link) {
+    #[must_use]
+    pub unsafe fn push(&self, obj: *mut Link) -> bool {
+        debug_assert!(obj as usize & PARKED == 0, "object {obj:p} is not aligned for a link");
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
+            let next = if head == PARKED { 0 } else { head };
             // SAFETY: the object is ours until the CAS below publishes it.
-            unsafe { Link::set_next(obj, head as *mut Link) };
-            match self.head.compare_exchange_weak(head, obj as usize, Ordering::Release, Ordering::Relaxed) {
-                Ok(_) => return,
+            unsafe { Link::set_next(obj, next as *mut Link) };
+            match self.head.compare_exchange_weak(head, obj as usize, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => return head == PARKED,
                 Err(seen) => head = seen,
             }
         }
     }
 
     /// Takes every object freed so far, newest first (walk it with
-    /// [`Link::next`]); null if none. The span's owner only.
+    /// [`Link::next`]); null if none. The span's owner only (a parked span
+    /// has none).
     pub fn take_all(&self) -> *mut Link {
-        self.head.swap(0, Ordering::Acquire) as *mut Link
+        let head = self.head.swap(0, Ordering::Acquire);
+        debug_assert!(head != PARKED, "take_all on a parked span");
+        head as *mut Link
+    }
+
+    /// Gives the span up, full, to whoever frees to it first; false if
+    /// something was freed to it already (the caller keeps it and
+    /// collects). The span's owner only.
+    pub fn park(&self) -> bool {
+        self.head.compare_exchange(0, PARKED, Ordering::Release, Ordering::Relaxed).is_ok()
     }
 
     /// True if nothing was freed since the last [`take_all`](Self::take_all)
     /// (a hint: a free may land right after).
     pub fn is_empty(&self) -> bool {
-        self.head.load(Ordering::Relaxed) == 0
+        let head = self.head.load(Ordering::Relaxed);
+        head == 0 || head == PARKED
     }
 }
 

@@ -148,6 +148,16 @@ impl SizeClass {
         }
     }
 
+    /// The span class of this size class for objects without pointers.
+    pub const fn noscan(self) -> SpanClass {
+        SpanClass::new(self.0 as usize, true)
+    }
+
+    /// The span class of this size class for objects the collector scans.
+    pub const fn scan(self) -> SpanClass {
+        SpanClass::new(self.0 as usize, false)
+    }
+
     /// Go's `divMagic` for this class: see [`object_index`].
     pub const fn div_magic(self) -> u32 {
         (u32::MAX / self.size() as u32).wrapping_add(1)

@@ -3,7 +3,14 @@
 //! mimalloc's free lists for explicit frees).
 //!
 //! ## State, and who may touch it
-//! - `base`, `class`: fixed while the span exists.
+//! - `base`, `spc` (the span class: size class, scan or noscan): fixed
+//!   while the span exists.
+//! - `owner`: the id of the `mcache` holding the span, 0 when none does
+//!   (written by that cache only; any CPU compares it with its own cache's
+//!   id to tell a local free from a remote one: a CPU reads its own id
+//!   there only while its cache holds the span, since only it writes it).
+//! - `next`: the span after this one on its `mcentral`'s list, touched
+//!   under that list's lock.
 //! - The owner's half ([`Owned`]): the local free list (objects freed by the
 //!   owner, linked through their first word), `fresh` (objects never handed
 //!   out yet: the span is not threaded into a list when it is made, which
@@ -14,7 +21,8 @@
 //! - The remote half, a [`RemoteFree`]: any CPU frees an object of a span it
 //!   does not own there, without a lock; the owner collects the list into
 //!   its own when its free list runs dry ([`Span::alloc`]) or when asked
-//!   ([`Span::collect`]).
+//!   ([`Span::collect`]). An owner whose span is full parks it there
+//!   ([`Span::park`]): the first remote free unparks it (see `remote.rs`).
 //!
 //! ## Invariants
 //! - Every object of the span is in exactly one of: handed out, the local
@@ -30,9 +38,10 @@
 //! (issue 14) will add the mark bits its sweep needs.
 use core::cell::UnsafeCell;
 use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::remote::{Link, RemoteFree};
-use super::sizeclass::SizeClass;
+use super::sizeclass::{SizeClass, SpanClass};
 
 /// The owner's half of a span.
 struct Owned {
@@ -44,7 +53,9 @@ struct Owned {
 /// Pages cut into objects of one size class.
 pub struct Span {
     base: usize,
-    class: SizeClass,
+    spc: SpanClass,
+    owner: AtomicU32,
+    next: UnsafeCell<*mut Span>,
     owned: UnsafeCell<Owned>,
     remote: RemoteFree,
 }
@@ -54,7 +65,8 @@ impl core::fmt::Debug for Span {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Span")
             .field("base", &format_args!("{:#x}", self.base))
-            .field("class", &self.class.index())
+            .field("class", &self.spc.size_class())
+            .field("noscan", &self.spc.noscan())
             .finish_non_exhaustive()
     }
 }
@@ -67,16 +79,21 @@ unsafe impl Sync for Span {}
 unsafe impl Send for Span {}
 
 impl Span {
-    /// A span of `class` over the memory at `base`, all of it free.
+    /// A span of span class `spc` (not a large one) over the memory at
+    /// `base`, all of it free, owned by nobody.
     ///
     /// # Safety
-    /// `base` must be aligned to a pointer and `class.span_bytes()` bytes from
-    /// it must be memory the span alone hands out, for as long as it exists.
-    pub unsafe fn new(base: usize, class: SizeClass) -> Span {
+    /// `base` must be aligned to a pointer and the class's `span_bytes()`
+    /// bytes from it must be memory the span alone hands out, for as long as
+    /// it exists.
+    pub unsafe fn new(base: usize, spc: SpanClass) -> Span {
         debug_assert!(base.is_multiple_of(align_of::<Link>()), "span at {base:#x} is not aligned");
+        assert!(spc.size_class() != 0, "a span of small objects needs a size class");
         Span {
             base,
-            class,
+            spc,
+            owner: AtomicU32::new(0),
+            next: UnsafeCell::new(ptr::null_mut()),
             owned: UnsafeCell::new(Owned { free: ptr::null_mut(), fresh: 0, in_use: 0 }),
             remote: RemoteFree::new(),
         }
@@ -88,14 +105,56 @@ impl Span {
     }
 
     /// The size class.
+    #[inline]
     pub fn class(&self) -> SizeClass {
-        self.class
+        // A span's class is never 0 (`new` checks).
+        SizeClass::new(self.spc.size_class()).unwrap_or_else(|| unreachable!())
+    }
+
+    /// The span class.
+    #[inline]
+    pub fn span_class(&self) -> SpanClass {
+        self.spc
+    }
+
+    /// The id of the `mcache` holding the span (0: none).
+    #[inline]
+    pub fn owner(&self) -> u32 {
+        self.owner.load(Ordering::Relaxed)
+    }
+
+    /// Records that the `mcache` `id` holds the span (0: none any more).
+    ///
+    /// # Safety
+    /// The caller owns the span: it just took it from its `mcentral` (for
+    /// `id != 0`), or its cache holds it and is giving it up.
+    #[inline]
+    pub unsafe fn set_owner(&self, id: u32) {
+        self.owner.store(id, Ordering::Relaxed);
+    }
+
+    /// The next span of the list this one is on.
+    ///
+    /// # Safety
+    /// The caller holds the lock of the list the span is on.
+    pub unsafe fn next(&self) -> *mut Span {
+        // SAFETY: the list's lock serialises its links.
+        unsafe { *self.next.get() }
+    }
+
+    /// Links `next` after this span.
+    ///
+    /// # Safety
+    /// The caller holds the lock of the list the span goes on.
+    pub unsafe fn set_next(&self, next: *mut Span) {
+        // SAFETY: as above.
+        unsafe { *self.next.get() = next };
     }
 
     /// True if `addr` is the start of one of the span's objects.
     pub fn holds_object(&self, addr: usize) -> bool {
-        let offset = addr.wrapping_sub(self.base);
-        offset < self.class.objects() * self.class.size() && offset.is_multiple_of(self.class.size())
+        let (class, offset) = (self.class(), addr.wrapping_sub(self.base));
+        offset < class.objects() * class.size() && offset.is_multiple_of(class.size())
     }
 
     /// An object, if the span has one free: from the local list, else a
@@ -108,8 +167,9 @@ impl Span {
         // SAFETY: the caller owns the span: nobody else touches `owned`.
         let owned = unsafe { &mut *self.owned.get() };
         if owned.free.is_null() {
-            if owned.fresh < self.class.objects() {
-                let obj = self.base + owned.fresh * self.class.size();
+            let class = self.class();
+            if owned.fresh < class.objects() {
+                let obj = self.base + owned.fresh * class.size();
                 owned.fresh += 1;
                 owned.in_use += 1;
                 return NonNull::new(obj as *mut u8);
@@ -146,16 +206,38 @@ impl Span {
         owned.in_use -= 1;
     }
 
-    /// Frees an object of this span from a CPU that does not own it.
+    /// Frees an object of this span from a CPU that does not own it. True
+    /// if the span was parked: the caller unparked it and must hand it to
+    /// its `mcentral`.
     ///
     /// # Safety
     /// `obj` is an object of this span that was handed out and is freed
     /// once, and not touched by the caller again.
     #[inline]
-    pub unsafe fn free_remote(&self, obj: NonNull<u8>) {
+    #[must_use]
+    pub unsafe fn free_remote(&self, obj: NonNull<u8>) -> bool {
         debug_assert!(self.holds_object(obj.as_ptr() as usize), "{obj:p} is not an object of this span");
         // SAFETY: the caller gives the object up; it is at least a word.
-        unsafe { self.remote.push(obj.as_ptr().cast()) };
+        unsafe { self.remote.push(obj.as_ptr().cast()) }
+    }
+
+    /// Gives a full span up to whoever frees to it first (see `remote.rs`);
+    /// false if objects were freed to it meanwhile: the caller keeps it.
+    ///
+    /// # Safety
+    /// The caller owns the span; on true it owns it no more.
+    pub unsafe fn park(&self) -> bool {
+        self.remote.park()
+    }
+
+    /// True if the owner has a free object at hand (no collect needed).
+    ///
+    /// # Safety
+    /// The caller owns the span.
+    pub unsafe fn has_local_free(&self) -> bool {
+        // SAFETY: the caller owns the span.
+        let owned = unsafe { &*self.owned.get() };
+        !owned.free.is_null() || owned.fresh < self.class().objects()
     }
 
     /// Moves what other CPUs freed onto the local list; returns how many.

@@ -88,6 +88,15 @@ pub enum LockRank {
     /// A self-test's own lock (`testing` only): last in line.
     #[cfg(any(test, feature = "testing"))]
     TestHigh,
+    /// The heap's cache for Ms without a P (`heap/malloc.rs`).
+    MCache0,
+    /// A span class's `mcentral` (`heap/mcentral.rs`): taken by refills
+    /// and by frees that unpark a span, under any lock an allocating
+    /// goroutine may hold.
+    MCentral,
+    /// The page heap (`heap/mheap.rs`); grows the heap through the machine,
+    /// so before the page tables and frames.
+    MHeap,
     /// The machine's goroutine-stack arena.
     StackArena,
     /// The machine's TLB shootdown (one at a time).
@@ -119,6 +128,9 @@ impl LockRank {
             LockRank::TestLow => "testLow",
             #[cfg(any(test, feature = "testing"))]
             LockRank::TestHigh => "testHigh",
+            LockRank::MCache0 => "mcache0",
+            LockRank::MCentral => "mcentral",
+            LockRank::MHeap => "mheap",
             LockRank::StackArena => "stackArena",
             LockRank::Shootdown => "shootdown",
             LockRank::PageTable => "pageTable",

@@ -73,6 +73,9 @@ pub struct P {
     pub(crate) timer0_when: AtomicU64,
     /// Dead Gs kept for reuse (Go's `p.gFree`).
     pub(crate) gfree: Lock<GQueue>,
+    /// The heap's per-P cache (Go's `p.mcache`): only the M holding the P,
+    /// pinned, touches it (`heap/malloc.rs`), or a stopped world.
+    pub(crate) mcache: core::cell::UnsafeCell<crate::heap::mcache::MCache>,
     pub stats: PStats,
 }
 
@@ -89,6 +92,7 @@ impl P {
             timers: Lock::new(LockRank::Timers, TimerHeap::new()),
             timer0_when: AtomicU64::new(0),
             gfree: Lock::new(LockRank::Gfree, GQueue::new()),
+            mcache: core::cell::UnsafeCell::new(crate::heap::mcache::MCache::new(id as u32 + 1)),
             stats: PStats::default(),
         }
     }

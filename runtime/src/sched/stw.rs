@@ -195,6 +195,7 @@ fn procresize(sched: &mut super::schedt::Sched, me: &'static M, n: usize) {
         });
         proc::gfree_to_global(sched, pp);
         super::time::move_timers(pp, super::p::allp_get(id % n));
+        crate::heap::flush_p(pp);
         pp.set_status(PStatus::Dead);
     }
     if me.p().id >= n {

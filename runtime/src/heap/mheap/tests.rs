@@ -2,6 +2,7 @@
 use std::vec::Vec;
 
 use super::*;
+use crate::heap::sizeclass::SizeClass;
 use crate::heap::sizeclass::MAX_SMALL_SIZE as MAX_SMALL;
 
 /// A heap over a fresh, leaked region of `pages` pages.
@@ -9,25 +10,54 @@ fn heap(pages: usize) -> MHeap {
     let words = pages * PAGE_SIZE / 8 + PAGE_SIZE / 8;
     let region: &'static mut [u64] = Vec::leak(vec![0u64; words]);
     let base = (region.as_mut_ptr() as usize).next_multiple_of(PAGE_SIZE);
-    // SAFETY: the region is leaked for this heap alone, page aligned above.
-    unsafe { MHeap::new(base, pages) }
+    // SAFETY: the region is leaked for this heap alone, page aligned above,
+    // and host memory needs no backing.
+    unsafe { MHeap::new(base, pages, |_, _| true) }
 }
 
+/// A heap of `pages` pages grown into all of them.
+fn grown(pages: usize) -> MHeap {
+    let h = heap(pages);
+    let all = h.alloc_large(pages * PAGE_SIZE).expect("the whole region");
+    // SAFETY: just made, not used.
+    unsafe { h.free_large(all.as_ptr() as usize) };
+    assert_eq!((h.grown(), h.pages_in_use()), (pages, 0));
+    h
+}
+
+/// The heap grows as spans need pages, a step at a time, never past its
+/// region, and not at all when the machine has no memory to back it.
 #[test]
-fn spans_come_from_grown_pages_only() {
-    let mut h = heap(64);
-    let class = SizeClass::new(1).unwrap();
-    assert!(h.alloc_span(class).is_none(), "nothing grown yet");
-    assert!(h.grow(2));
+fn the_heap_grows_in_steps_as_spans_need_pages() {
+    let h = heap(2 * GROW_PAGES + 3);
+    let class = SizeClass::new(1).unwrap().noscan();
+    assert_eq!(h.grown(), 0);
     let a = h.alloc_span(class).expect("a one-page span");
+    assert_eq!(h.grown(), GROW_PAGES, "one step");
     let b = h.alloc_span(class).expect("a second one");
-    assert!(h.alloc_span(class).is_none(), "two pages grown, two spans");
-    assert_eq!(h.pages_in_use(), 2);
     // SAFETY: spans of this heap, alive.
     let (a, b) = unsafe { (a.as_ref().base(), b.as_ref().base()) };
     assert_eq!(b - a, PAGE_SIZE, "lowest pages first");
-    assert!(!h.grow(63), "the region has 62 pages left");
-    assert!(h.grow(62));
+    let big = h.alloc_large((GROW_PAGES + 1) * PAGE_SIZE).expect("a step and a page: grown by as much");
+    assert_eq!(h.grown(), 2 * GROW_PAGES + 1);
+    assert_eq!(h.pages_in_use(), 2 + GROW_PAGES + 1);
+    // 2 * GROW_PAGES + 3 - (GROW_PAGES + 3) = GROW_PAGES pages are left.
+    assert!(h.alloc_large((GROW_PAGES + 1) * PAGE_SIZE).is_none(), "past the region");
+    let rest = h.alloc_large(GROW_PAGES * PAGE_SIZE).expect("the rest of the region");
+    assert_eq!(h.grown(), 2 * GROW_PAGES + 3);
+    // SAFETY: a large object of this heap, not used after.
+    unsafe { h.free_large(rest.as_ptr() as usize) };
+    // SAFETY: a large object of this heap, not used after.
+    unsafe { h.free_large(big.as_ptr() as usize) };
+    assert_eq!(h.pages_in_use(), 2);
+
+    let words = GROW_PAGES * PAGE_SIZE / 8 * 2;
+    let region: &'static mut [u64] = Vec::leak(vec![0u64; words]);
+    let base = (region.as_mut_ptr() as usize).next_multiple_of(PAGE_SIZE);
+    // SAFETY: as in `heap`; this machine never backs a page.
+    let broke = unsafe { MHeap::new(base, GROW_PAGES, |_, _| false) };
+    assert!(broke.alloc_span(class).is_none() && broke.alloc_large(1).is_none(), "no memory, no span");
+    assert_eq!(broke.grown(), 0);
 }
 
 /// Spans of every class, then every address of every span maps back to
@@ -35,11 +65,10 @@ fn spans_come_from_grown_pages_only() {
 /// pages serve the next span.
 #[test]
 fn every_address_maps_to_its_span_and_freed_pages_are_reused() {
-    let mut h = heap(512);
-    assert!(h.grow(512));
+    let h = grown(512);
     let mut spans = Vec::new();
     for class in SizeClass::all() {
-        let s = h.alloc_span(class).unwrap_or_else(|| panic!("class {}", class.index()));
+        let s = h.alloc_span(class.noscan()).unwrap_or_else(|| panic!("class {}", class.index()));
         // SAFETY: a span of this heap, alive.
         let (base, bytes) = unsafe { (s.as_ref().base(), s.as_ref().class().span_bytes()) };
         spans.push((s, base, bytes, class));
@@ -61,7 +90,7 @@ fn every_address_maps_to_its_span_and_freed_pages_are_reused() {
     unsafe { h.free_span(base) };
     assert!(h.span_of(base).is_none() && h.span_of(base + bytes - 1).is_none());
     assert_eq!(h.pages_in_use(), used - 10);
-    let again = h.alloc_span(class).unwrap();
+    let again = h.alloc_span(class.noscan()).unwrap();
     // SAFETY: a span of this heap, alive.
     assert_eq!(unsafe { again.as_ref().base() }, base, "the freed pages, lowest first");
 }
@@ -69,9 +98,8 @@ fn every_address_maps_to_its_span_and_freed_pages_are_reused() {
 #[test]
 #[should_panic(expected = "not the start of a span")]
 fn freeing_what_is_not_a_span_is_refused() {
-    let mut h = heap(8);
-    assert!(h.grow(8));
-    let s = h.alloc_span(SizeClass::new(35).unwrap()).unwrap();
+    let h = grown(8);
+    let s = h.alloc_span(SizeClass::new(35).unwrap().noscan()).unwrap();
     // SAFETY: a span of this heap, alive.
     let base = unsafe { s.as_ref().base() };
     // SAFETY: deliberately wrong: the second page of a two-page span.
@@ -82,9 +110,8 @@ fn freeing_what_is_not_a_span_is_refused() {
 /// looks up to its object; freed pages serve the next request.
 #[test]
 fn large_objects_get_pages_of_their_own() {
-    let mut h = heap(64);
-    assert!(h.grow(64));
-    let span = h.alloc_span(SizeClass::new(1).unwrap()).unwrap();
+    let h = grown(64);
+    let span = h.alloc_span(SizeClass::new(1).unwrap().noscan()).unwrap();
     let a = h.alloc_large(MAX_SMALL + 1).expect("5 pages").as_ptr() as usize;
     let b = h.alloc_large(3 * PAGE_SIZE).expect("3 pages").as_ptr() as usize;
     // SAFETY: a span of this heap, alive.
@@ -108,8 +135,7 @@ fn large_objects_get_pages_of_their_own() {
 #[test]
 #[should_panic(expected = "inside the large object")]
 fn freeing_inside_a_large_object_is_refused() {
-    let mut h = heap(8);
-    assert!(h.grow(8));
+    let h = grown(8);
     let a = h.alloc_large(2 * PAGE_SIZE).unwrap().as_ptr() as usize;
     // SAFETY: deliberately wrong: the object's second page.
     unsafe { h.free_large(a + PAGE_SIZE) };

@@ -35,7 +35,7 @@ mod host {
                     for i in 0..EACH {
                         let obj = (base + (t * EACH + i) * size_of::<Link>()) as *mut Link;
                         // SAFETY: each thread frees its own slice of the leaked objects, once.
-                        unsafe { list.push(obj) };
+                        assert!(!unsafe { list.push(obj) }, "nobody parked the list");
                     }
                 })
             })
@@ -104,7 +104,7 @@ mod model {
                             // SAFETY: thread t owns objects 2t and 2t+1 until it frees them.
                             unsafe {
                                 (*o).last_write.with_mut(|w| *w = i + 100);
-                                list.push(o.cast());
+                                assert!(!list.push(o.cast()), "nobody parked the list");
                             }
                         }
                     })
@@ -128,6 +128,45 @@ mod model {
             idx.extend(check(walk(list.take_all())));
             idx.sort_unstable();
             assert_eq!(idx, [0, 1, 2, 3]);
+        });
+    }
+
+    /// The owner parks its full span (writing its state first) while two
+    /// threads free an object each: exactly one of them unparks it, seeing
+    /// the last owner's write, and the next owner takes both objects.
+    #[test]
+    fn loom_remote_park_two_freers_one_unparks() {
+        loom::model(|| {
+            let base = objects(2);
+            let list = Arc::new(RemoteFree::new());
+            let state = Arc::new(UnsafeCell::new(0usize));
+            let freers: Vec<_> = (0..2)
+                .map(|t| {
+                    let (list, state) = (list.clone(), state.clone());
+                    loom::thread::spawn(move || {
+                        // SAFETY: thread t owns object t until it frees it.
+                        let unparked = unsafe { list.push(obj(base, t).cast()) };
+                        if unparked {
+                            // The unparking CPU hands the span on: the last
+                            // owner's writes must be visible from here.
+                            // SAFETY: loom checks this read is ordered after the write.
+                            let seen = state.with(|s| unsafe { *s });
+                            assert_eq!(seen, 7, "the parking owner's write is not visible");
+                        }
+                        unparked
+                    })
+                })
+                .collect();
+            // SAFETY: the owner writes its state before parking; loom
+            // reports any access not ordered after it.
+            state.with_mut(|s| unsafe { *s = 7 });
+            let parked = list.park();
+            let n = freers.into_iter().map(|f| f.join().unwrap()).filter(|&u| u).count();
+            // Parked before a free arrived: unparked once; else never parked.
+            assert_eq!(n, usize::from(parked), "parked: {parked}, unparked {n} times");
+            let mut idx: Vec<usize> = walk(list.take_all()).iter().map(|&a| (a - base) / size_of::<Obj>()).collect();
+            idx.sort_unstable();
+            assert_eq!(idx, [0, 1], "both frees are on the list");
         });
     }
 }

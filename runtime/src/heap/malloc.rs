@@ -1,0 +1,302 @@
+//! The heap as a whole and its entry points: `malloc` and `free` as the
+//! global allocator calls them (Go's malloc.go: `mallocgc`, `mcache0`,
+//! `ReadMemStats`' heap figures).
+//!
+//! ## Where an allocation goes
+//! 1. Its size and alignment pick a size class ([`class_for`]); none (more
+//!    than 32 KiB, or aligned past a page) means a large object: whole
+//!    pages from the page heap, under its lock, as in Go.
+//! 2. A small object comes from the calling P's `mcache`, pinned with
+//!    `PreemptOff` (the goroutine can be neither preempted nor moved to
+//!    another CPU while it touches its P's cache). All Rust allocations are
+//!    `noscan`: the collector (issue 14) scans only its own `Gc` objects.
+//! 3. An M without a P (the scheduler's idle loop, boot before the first P)
+//!    uses `mcache0` under a lock: Go's `mcache0` serves bootstrapping only,
+//!    and Go's Ms without a P never allocate; ours may, at a lock's price.
+//!
+//! ## Contexts
+//! Goroutines and the system stack allocate; interrupt handlers must not
+//! (the handler could interrupt its own CPU's allocation halfway through
+//! the P's cache). The machine checks that in debug builds (HACKING.md).
+//!
+//! ## Out of memory
+//! When the region or the machine's frames run out, the allocation is a
+//! fatal error, `fatal error: runtime: out of memory`, with the heap's
+//! figures (Go throws too: its allocations never fail).
+use alloc::boxed::Box;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+use super::mcache::{free_block, MCache};
+use super::mcentral::MCentral;
+use super::mheap::{Backing, Block, MHeap};
+use super::sizeclass::{class_for, SizeClass, NUM_SIZE_CLASSES, NUM_SPAN_CLASSES, PAGE_SHIFT, PAGE_SIZE};
+use crate::sched::{GLock, LockRank, PreemptOff};
+
+/// The id of `mcache0`'s spans (P `i`'s cache is `i + 1`).
+const MCACHE0_ID: u32 = u32::MAX;
+
+/// Large objects, counted where they are made and freed.
+#[derive(Default)]
+struct LargeStats {
+    allocs: AtomicU64,
+    frees: AtomicU64,
+    bytes_allocated: AtomicU64,
+    bytes_freed: AtomicU64,
+}
+
+/// The page heap, the mcentrals, the cache for Ms without a P.
+pub struct Heap {
+    mheap: MHeap,
+    central: [MCentral; NUM_SPAN_CLASSES],
+    cache0: GLock<MCache>,
+    large: LargeStats,
+}
+
+static HEAP: AtomicPtr<Heap> = AtomicPtr::new(ptr::null_mut());
+
+/// Makes the heap over the region of `pages` pages at `base`, backed by
+/// `backing` as it grows, and makes it the one [`get`] returns. The
+/// machine, once, at boot; the heap's tables come from the allocator
+/// serving at that point (the machine's boot arena).
+///
+/// # Safety
+/// As [`MHeap::new`]; called once.
+pub unsafe fn init(base: usize, pages: usize, backing: Backing) -> &'static Heap {
+    // SAFETY: forwarded from the caller.
+    let heap: &'static Heap = Box::leak(Box::new(unsafe { Heap::new(base, pages, backing) }));
+    let old = HEAP.swap(ptr::from_ref(heap).cast_mut(), Ordering::AcqRel);
+    assert!(old.is_null(), "heap::init called twice");
+    heap
+}
+
+/// The heap, once [`init`] made it.
+#[inline]
+pub fn get() -> Option<&'static Heap> {
+    // SAFETY: set once to a leaked heap, never freed.
+    unsafe { HEAP.load(Ordering::Acquire).as_ref() }
+}
+
+impl Heap {
+    /// A heap over a region (see [`init`]; tests make their own).
+    ///
+    /// # Safety
+    /// As [`MHeap::new`].
+    pub unsafe fn new(base: usize, pages: usize, backing: Backing) -> Heap {
+        Heap {
+            // SAFETY: forwarded from the caller.
+            mheap: unsafe { MHeap::new(base, pages, backing) },
+            central: core::array::from_fn(|_| MCentral::new()),
+            cache0: GLock::new(LockRank::MCache0, MCache::new(MCACHE0_ID)),
+            large: LargeStats::default(),
+        }
+    }
+
+    /// True if `addr` lies in the heap's region (the global allocator tells
+    /// its blocks from the boot arena's this way).
+    #[inline]
+    pub fn contains(&self, addr: usize) -> bool {
+        self.mheap.contains(addr)
+    }
+
+    /// The page heap.
+    pub fn mheap(&self) -> &MHeap {
+        &self.mheap
+    }
+
+    /// A block of `size` bytes aligned to `align` through `cache`; null if
+    /// the heap is out of memory.
+    #[inline]
+    pub fn alloc_in(&self, cache: &mut MCache, size: usize, align: usize) -> *mut u8 {
+        match class_for(size, align) {
+            Some(class) => cache.alloc(&self.mheap, &self.central, class.noscan()).map_or(ptr::null_mut(), NonNull::as_ptr),
+            None => self.alloc_large(size, align),
+        }
+    }
+
+    /// A large object: whole pages; aligned past a page by taking more.
+    #[cold]
+    fn alloc_large(&self, size: usize, align: usize) -> *mut u8 {
+        let extra = align.saturating_sub(PAGE_SIZE);
+        let Some(bytes) = size.checked_add(extra) else { return ptr::null_mut() };
+        let Some(base) = self.mheap.alloc_large(bytes) else { return ptr::null_mut() };
+        let npages = bytes.max(1).div_ceil(PAGE_SIZE) as u64;
+        self.large.allocs.fetch_add(1, Ordering::Relaxed);
+        self.large.bytes_allocated.fetch_add(npages << PAGE_SHIFT, Ordering::Relaxed);
+        // An inner address frees the whole object (`lookup` finds its start).
+        (base.as_ptr() as usize).next_multiple_of(align.max(1)) as *mut u8
+    }
+
+    /// Frees `ptr` through `cache`.
+    ///
+    /// # Safety
+    /// `ptr` came from this heap's [`alloc_in`](Self::alloc_in) (any
+    /// cache's) and is freed once; the caller owns `cache`.
+    #[inline]
+    pub unsafe fn free_in(&self, cache: &mut MCache, ptr: NonNull<u8>) {
+        // SAFETY: forwarded from the caller.
+        let pages = unsafe { free_block(&self.mheap, &self.central, cache, ptr) };
+        if pages != 0 {
+            self.large.frees.fetch_add(1, Ordering::Relaxed);
+            self.large.bytes_freed.fetch_add((pages as u64) << PAGE_SHIFT, Ordering::Relaxed);
+        }
+    }
+
+    /// The usable size of the block at `ptr` (its class's size, or its
+    /// pages): `realloc` stays in place when the new size fits the class.
+    pub fn usable_size(&self, ptr: *const u8) -> Option<usize> {
+        match self.mheap.lookup(ptr as usize)? {
+            Block::Small(span) => Some(span.class().size()),
+            Block::Large { base, npages } => Some((npages << PAGE_SHIFT) - (ptr as usize - base)),
+        }
+    }
+
+    /// Gives every span of `cache` back (Go's `mcache.releaseAll`).
+    pub fn flush(&self, cache: &mut MCache) {
+        cache.flush(&self.mheap, &self.central);
+    }
+
+    /// Gives the spans the mcentrals hold with no object out back to the
+    /// page heap; returns the pages freed.
+    pub fn reclaim(&self) -> usize {
+        self.central.iter().map(|c| c.reclaim(&self.mheap)).sum()
+    }
+
+    /// Runs `f` on `mcache0` (Ms without a P).
+    pub fn with_cache0<R>(&self, f: impl FnOnce(&mut MCache) -> R) -> R {
+        f(&mut self.cache0.lock())
+    }
+
+    /// Sums the caches' and the large objects' counters into `stats`
+    /// (exact when nothing allocates meanwhile: a stopped world).
+    pub fn add_stats<'a>(&self, caches: impl Iterator<Item = &'a MCache>, stats: &mut HeapStats) {
+        let mut add = |c: &MCache| {
+            for class in SizeClass::all() {
+                let (m, f) = (c.stats().mallocs[class.index()].get(), c.stats().frees[class.index()].get());
+                stats.by_size[class.index()].mallocs += m;
+                stats.by_size[class.index()].frees += f;
+            }
+        };
+        caches.for_each(&mut add);
+        self.with_cache0(|c| add(c));
+        let mut small_alloc = 0;
+        let mut small_freed = 0;
+        for class in SizeClass::all() {
+            let s = &mut stats.by_size[class.index()];
+            s.size = class.size() as u64;
+            small_alloc += s.mallocs * s.size;
+            small_freed += s.frees * s.size;
+        }
+        let large = &self.large;
+        let (la, lf) = (large.allocs.load(Ordering::Relaxed), large.frees.load(Ordering::Relaxed));
+        let (lba, lbf) = (large.bytes_allocated.load(Ordering::Relaxed), large.bytes_freed.load(Ordering::Relaxed));
+        let small_mallocs: u64 = stats.by_size.iter().map(|s| s.mallocs).sum();
+        let small_frees: u64 = stats.by_size.iter().map(|s| s.frees).sum();
+        stats.mallocs = small_mallocs + la;
+        stats.frees = small_frees + lf;
+        stats.total_alloc = small_alloc + lba;
+        stats.heap_alloc = (small_alloc + lba).saturating_sub(small_freed + lbf);
+        stats.heap_objects = stats.mallocs.saturating_sub(stats.frees);
+        stats.heap_sys = (self.mheap.grown() as u64) << PAGE_SHIFT;
+        stats.heap_inuse = (self.mheap.pages_in_use() as u64) << PAGE_SHIFT;
+        stats.heap_idle = stats.heap_sys - stats.heap_inuse.min(stats.heap_sys);
+    }
+}
+
+/// One size class's counts (Go's `MemStats.BySize` entry).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BySize {
+    /// The class's object size.
+    pub size: u64,
+    pub mallocs: u64,
+    pub frees: u64,
+}
+
+/// The heap's figures (the `runtime.MemStats` fields the heap defines).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeapStats {
+    pub heap_alloc: u64,
+    pub total_alloc: u64,
+    pub heap_sys: u64,
+    pub heap_idle: u64,
+    pub heap_inuse: u64,
+    pub heap_released: u64,
+    pub heap_objects: u64,
+    pub mallocs: u64,
+    pub frees: u64,
+    pub by_size: [BySize; NUM_SIZE_CLASSES],
+}
+
+impl Default for HeapStats {
+    fn default() -> Self {
+        HeapStats {
+            heap_alloc: 0,
+            total_alloc: 0,
+            heap_sys: 0,
+            heap_idle: 0,
+            heap_inuse: 0,
+            heap_released: 0,
+            heap_objects: 0,
+            mallocs: 0,
+            frees: 0,
+            by_size: [BySize::default(); NUM_SIZE_CLASSES],
+        }
+    }
+}
+
+/// Runs `f` on the calling CPU's cache: its P's, pinned, or `mcache0`.
+#[inline]
+fn with_cache<R>(heap: &Heap, f: impl FnOnce(&mut MCache) -> R) -> R {
+    let _pin = PreemptOff::new();
+    let p = crate::sched::m::getm().p.load(Ordering::Relaxed);
+    if p.is_null() {
+        return heap.with_cache0(f);
+    }
+    // SAFETY: the P is this M's, and we are pinned to the M: nobody else
+    // touches its cache (interrupt handlers never allocate). Ps are never
+    // freed.
+    f(unsafe { &mut *(*p).mcache.get() })
+}
+
+/// Go's `mallocgc` for the global allocator: `size` bytes aligned to
+/// `align`; a fatal error if the heap is out of memory.
+#[inline]
+pub fn malloc(heap: &Heap, size: usize, align: usize) -> *mut u8 {
+    let p = with_cache(heap, |c| heap.alloc_in(c, size, align));
+    if p.is_null() {
+        out_of_memory(heap, size);
+    }
+    p
+}
+
+/// Frees a block [`malloc`] returned.
+///
+/// # Safety
+/// `ptr` came from [`malloc`] on this heap and is freed once.
+#[inline]
+pub unsafe fn free(heap: &Heap, ptr: NonNull<u8>) {
+    // SAFETY: forwarded; `with_cache` gives us the cache we own.
+    with_cache(heap, |c| unsafe { heap.free_in(c, ptr) });
+}
+
+#[cold]
+#[inline(never)]
+fn out_of_memory(heap: &Heap, size: usize) -> ! {
+    let (_, region) = heap.mheap.region();
+    crate::sched::machine::throw(format_args!(
+        "runtime: out of memory\nruntime: cannot allocate {size}-byte block ({} bytes of heap in use, {} grown, region {} bytes)",
+        (heap.mheap.pages_in_use() as u64) << PAGE_SHIFT,
+        (heap.mheap.grown() as u64) << PAGE_SHIFT,
+        (region as u64) << PAGE_SHIFT
+    ))
+}
+
+/// Gives a dying P's cache back (`procresize`), or any P's with the world
+/// stopped.
+pub(crate) fn flush_p(pp: &crate::sched::p::P) {
+    if let Some(heap) = get() {
+        // SAFETY: the caller stopped the world (or the P is dying): no M
+        // uses the P's cache.
+        heap.flush(unsafe { &mut *pp.mcache.get() });
+    }
+}

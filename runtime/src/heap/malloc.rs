@@ -300,3 +300,6 @@ pub(crate) fn flush_p(pp: &crate::sched::p::P) {
         heap.flush(unsafe { &mut *pp.mcache.get() });
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -128,6 +128,13 @@ impl MHeap {
         }
     }
 
+    /// Bytes of tables [`new`](Self::new) allocates for a region of `pages`
+    /// pages (the machine sizes the boot arena they come from with it).
+    pub fn table_bytes(pages: usize) -> usize {
+        let leaves = pages.div_ceil(64).next_power_of_two();
+        pages * (2 * size_of::<AtomicU32>() + size_of::<UnsafeCell<MaybeUninit<Span>>>()) + leaves * (8 + 2 * 12)
+    }
+
     /// The region: its first byte and its length in pages.
     pub fn region(&self) -> (usize, usize) {
         (self.base, self.first.len())

@@ -1,61 +1,147 @@
-//! The kernel heap: `linked_list_allocator` behind an `IrqLock`.
+//! The global allocator: the runtime's heap (`runtime::heap`, Go's
+//! size-class allocator with per-P caches), and a boot arena for what is
+//! allocated before it exists.
 //!
-//! This is the heap for the runtime's own bookkeeping (per-CPU structures, boot
-//! tables, later G and P structs). The garbage-collected heap that goroutine
-//! code allocates from is a different allocator (size classes, per-P mcaches;
-//! see ../shared/ROADMAP.md) and will take over as the global allocator then.
+//! ## Two allocators, one `#[global_allocator]`
+//! - The **boot arena**: `linked_list_allocator` behind an `IrqLock`, over
+//!   an area mapped at boot. It serves every allocation until the heap is
+//!   up: the boot tables, and the heap's own tables (a few dozen bytes per
+//!   8 KiB page of the heap's region: the arena is sized for them). Blocks
+//!   it handed out are freed back to it for as long as the kernel runs.
+//! - The **heap**, from [`init`] on: every allocation goes to it; a free
+//!   goes to it if the address lies in its region, else to the arena (two
+//!   compares).
 //!
-//! Interrupts are off while the heap lock is held, so an interrupt handler
-//! that allocates cannot deadlock against the code it interrupted.
+//! ## Contexts
+//! Interrupt handlers never allocate (HACKING.md): a handler that
+//! interrupted its CPU halfway through the P's cache would corrupt it. Debug
+//! builds check it: `trap.rs` counts the handlers running on each CPU, and
+//! an allocation with one running is a fatal error naming the rule.
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
 
-use linked_list_allocator::Heap;
+use linked_list_allocator::Heap as Arena;
 
 use super::memory;
 use super::sync::IrqLock;
+use runtime::heap::sizeclass::{same_class, MAX_SMALL_SIZE};
+use runtime::heap::{mheap::MHeap, sizeclass::PAGE_SIZE as HEAP_PAGE};
 use runtime::sched::LockRank;
 
-struct KernelHeap(IrqLock<Heap>);
+struct KernelHeap(IrqLock<Arena>);
 
 #[global_allocator]
-static HEAP: KernelHeap = KernelHeap(IrqLock::new(LockRank::Heap, Heap::empty()));
+static HEAP: KernelHeap = KernelHeap(IrqLock::new(LockRank::Heap, Arena::empty()));
 
-// SAFETY: `Heap` hands out non-overlapping blocks of the requested layout and
-// the lock serializes every call.
-unsafe impl GlobalAlloc for KernelHeap {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+/// The arena's size besides the heap's tables: boot-time structures.
+const ARENA_BASE_BYTES: u64 = 8 << 20;
+
+impl KernelHeap {
+    #[cold]
+    fn arena_alloc(&self, layout: Layout) -> *mut u8 {
         self.0.lock().allocate_first_fit(layout).map_or(core::ptr::null_mut(), |p| p.as_ptr())
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller passes a pointer this allocator returned with `layout`.
-        unsafe { self.0.lock().deallocate(NonNull::new_unchecked(ptr), layout) }
     }
 }
 
-/// Maps the heap area and hands it to the allocator. Boot CPU, once.
+/// Debug builds: an allocation inside an interrupt handler is fatal.
+#[inline]
+fn check_context() {
+    #[cfg(debug_assertions)]
+    if super::trap::in_handler() && !super::percpu::this().in_fatal.load(core::sync::atomic::Ordering::Relaxed) {
+        super::fault::fatal(
+            format_args!("allocation in an interrupt handler (handlers never allocate: HACKING.md)"),
+            super::backtrace::current_rbp(),
+        );
+    }
+}
+
+// SAFETY: the heap and the arena each hand out non-overlapping blocks of
+// at least the requested size and alignment; a block is freed to the one it
+// came from (the heap's region and the arena's area are disjoint).
+unsafe impl GlobalAlloc for KernelHeap {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        match runtime::heap::get() {
+            Some(heap) => {
+                check_context();
+                runtime::heap::malloc(heap, layout.size(), layout.align())
+            }
+            None => self.arena_alloc(layout),
+        }
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        match runtime::heap::get() {
+            Some(heap) if heap.contains(ptr as usize) => {
+                check_context();
+                // SAFETY: the caller passes a block `alloc` returned: one of
+                // the heap's, since it lies in its region; null never does.
+                unsafe { runtime::heap::free(heap, NonNull::new_unchecked(ptr)) }
+            }
+            // SAFETY: a block of the arena (not in the heap's region).
+            _ => unsafe { self.0.lock().deallocate(NonNull::new_unchecked(ptr), layout) },
+        }
+    }
+
+    /// In place while the new size stays in the block's size class (Go's
+    /// classes: a `Vec` growing from 20 to 24 bytes keeps its block).
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if let Some(heap) = runtime::heap::get() {
+            if heap.contains(ptr as usize)
+                && layout.size() <= MAX_SMALL_SIZE
+                && same_class(layout.size(), new_size, layout.align())
+            {
+                return ptr;
+            }
+        }
+        // SAFETY: `new_size` and the alignment make a valid layout (the
+        // caller's contract), as `GlobalAlloc::realloc`'s default assumes.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        // SAFETY: forwarded from the caller.
+        let new = unsafe { self.alloc(new_layout) };
+        if !new.is_null() {
+            // SAFETY: both blocks are valid for the smaller size and distinct.
+            unsafe { core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size)) };
+            // SAFETY: forwarded from the caller.
+            unsafe { self.dealloc(ptr, layout) };
+        }
+        new
+    }
+}
+
+/// Maps the boot arena (sized for the heap's tables), then makes the heap
+/// over its region. Boot CPU, once, after `memory::init`.
 pub fn init() {
-    let base = memory::heap_base();
-    let need = memory::HEAP_SIZE / memory::PAGE_SIZE + 64; // + page tables, slack
+    let (region, region_bytes) = memory::heap_region();
+    let pages = (region_bytes as usize) / HEAP_PAGE;
+    let tables = MHeap::table_bytes(pages) as u64;
+    let arena_bytes = (ARENA_BASE_BYTES + tables + tables / 8).next_multiple_of(memory::PAGE_SIZE);
+    let base = memory::arena_base();
+    let need = arena_bytes / memory::PAGE_SIZE + 64; // + page tables, slack
     if memory::free_frames() < need {
         super::fault::fatal(
             format_args!(
-                "out of memory: the kernel heap needs {} MiB and {} MiB are free; boot with more memory (--mem)",
-                memory::HEAP_SIZE >> 20,
+                "out of memory: the boot arena needs {} MiB and {} MiB are free; boot with more memory (--mem)",
+                arena_bytes >> 20,
                 (memory::free_frames() * memory::PAGE_SIZE) >> 20
             ),
             super::backtrace::current_rbp(),
         );
     }
-    memory::map_fresh(base, memory::HEAP_SIZE, memory::DATA);
+    memory::map_fresh(base, arena_bytes, memory::DATA);
     // SAFETY: the area was just mapped, is owned by nobody else, and is never
     // unmapped.
-    unsafe { HEAP.0.lock().init(base.as_mut_ptr(), memory::HEAP_SIZE as usize) };
+    unsafe { HEAP.0.lock().init(base.as_mut_ptr(), arena_bytes as usize) };
+    // SAFETY: the region is the heap's alone (its own PML4 slot), page
+    // aligned (`HEAP_REGION_COLOR`), and `back_heap` maps every page it
+    // says yes to.
+    unsafe { runtime::heap::init(region as usize, pages, memory::back_heap) };
+    log::info!("heap: a region of {} MiB; boot arena {} MiB", region_bytes >> 20, arena_bytes >> 20);
 }
 
-/// Bytes in use and free, for diagnostics.
-pub fn stats() -> (usize, usize) {
-    let heap = HEAP.0.lock();
-    (heap.used(), heap.free())
+/// The boot arena's bytes in use and free, for diagnostics.
+pub fn arena_stats() -> (usize, usize) {
+    let arena = HEAP.0.lock();
+    (arena.used(), arena.free())
 }

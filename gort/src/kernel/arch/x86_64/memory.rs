@@ -16,12 +16,14 @@
 //! top-half PML4 slot (512 GiB) for everything the kernel maps itself:
 //!
 //! ```text
-//! slot base + 0        .. + 1 GiB    kernel heap (HEAP_SIZE mapped at boot)
+//! slot base + 0        .. + 1 GiB    boot arena (`heap.rs`: sized and mapped at boot)
 //! slot base + 1 GiB    .. + 2 GiB    MMIO (local APIC, IOAPIC), uncached
 //! slot base + 2 GiB    .. + 512 GiB  stacks: each one a guard page + mapped pages
 //! ```
 //! A second slot holds goroutine stacks (`stack.rs`): fixed reservations,
-//! mapped lazily by the page-fault handler.
+//! mapped lazily by the page-fault handler. A third holds the heap's region
+//! (`runtime::heap`): as many 8 KiB pages as the guest has memory, backed
+//! by frames as the heap grows into them ([`back_heap`]).
 //!
 //! ## TLB colors
 //! QEMU's TCG translates guest addresses through a software TLB that is
@@ -64,8 +66,6 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use runtime::sched::LockRank;
 
 pub const PAGE_SIZE: u64 = 4096;
-/// The kernel heap for runtime bookkeeping (not the future GC heap).
-pub const HEAP_SIZE: u64 = 32 << 20;
 
 const GIB: u64 = 1 << 30;
 
@@ -77,6 +77,7 @@ static MMIO_NEXT: AtomicU64 = AtomicU64::new(0);
 static STACK_NEXT: AtomicU64 = AtomicU64::new(0);
 static KERNEL_L4: AtomicU64 = AtomicU64::new(0);
 static GSTACK_BASE: AtomicU64 = AtomicU64::new(0);
+static HEAP_REGION_BASE: AtomicU64 = AtomicU64::new(0);
 
 /// Bytes in one PML4 slot.
 const SLOT_SIZE: u64 = 512 * GIB;
@@ -86,6 +87,10 @@ const SLOT_SIZE: u64 = 512 * GIB;
 const BOOT_STACK_COLOR: u64 = 24 * PAGE_SIZE;
 const HEAP_COLOR: u64 = 48 * PAGE_SIZE;
 const GSTACK_COLOR: u64 = 88 * PAGE_SIZE;
+/// Even, so the heap region starts on one of its own 8 KiB pages.
+const HEAP_REGION_COLOR: u64 = 120 * PAGE_SIZE;
+/// Frames the heap leaves to page tables, stacks and the fatal path.
+const HEAP_FRAME_RESERVE: u64 = 256;
 
 /// The kernel-virtual address of physical address `pa` (through the bootloader's
 /// mapping of all physical memory).
@@ -135,9 +140,11 @@ pub fn init(regions: &MemoryRegions, phys_offset: u64) {
     let mut free_slots = (256..511).rev().filter(|&i| l4[i].is_unused());
     let slot = free_slots.next().expect("no free PML4 slot");
     let gstack_slot = free_slots.next().expect("no free PML4 slot for goroutine stacks");
+    let heap_slot = free_slots.next().expect("no free PML4 slot for the heap");
     let slot_base = |i: usize| 0xffff_0000_0000_0000u64 | ((i as u64) << 39);
     let base = slot_base(slot);
     GSTACK_BASE.store(slot_base(gstack_slot), Ordering::Relaxed);
+    HEAP_REGION_BASE.store(slot_base(heap_slot) + HEAP_REGION_COLOR, Ordering::Relaxed);
     SLOT_BASE.store(base, Ordering::Relaxed);
     MMIO_NEXT.store(base + GIB, Ordering::Relaxed);
     STACK_NEXT.store(base + 2 * GIB + BOOT_STACK_COLOR, Ordering::Relaxed);
@@ -157,9 +164,47 @@ pub fn goroutine_stack_region() -> (u64, u64) {
     (GSTACK_BASE.load(Ordering::Relaxed) + GSTACK_COLOR, SLOT_SIZE - GSTACK_COLOR)
 }
 
-/// The base of the kernel heap's virtual area.
-pub fn heap_base() -> VirtAddr {
+/// The base of the boot arena's virtual area (`heap.rs`).
+pub fn arena_base() -> VirtAddr {
     VirtAddr::new(SLOT_BASE.load(Ordering::Relaxed) + HEAP_COLOR)
+}
+
+/// The heap's region: its base and length in bytes, as much as the guest
+/// has memory (frames free after boot), never more than the slot.
+pub fn heap_region() -> (u64, u64) {
+    let bytes = (total_frames() * PAGE_SIZE).next_multiple_of(2 * PAGE_SIZE).min(SLOT_SIZE - HEAP_REGION_COLOR);
+    (HEAP_REGION_BASE.load(Ordering::Relaxed), bytes)
+}
+
+/// Backs `[addr, addr + len)` of the heap's region with fresh zeroed
+/// frames; false, with nothing mapped, if the frames run out (keeping
+/// [`HEAP_FRAME_RESERVE`] for page tables, stacks and the fatal path).
+/// The heap calls it under its lock, growing.
+pub fn back_heap(addr: usize, len: usize) -> bool {
+    let (base, bytes) = heap_region();
+    let (addr, len) = (addr as u64, len as u64);
+    assert!(addr >= base && addr + len <= base + bytes, "back_heap({addr:#x}, {len}) outside the heap's region");
+    let pages = len / PAGE_SIZE;
+    if free_frames() < pages + pages / 512 + HEAP_FRAME_RESERVE {
+        return false;
+    }
+    for i in 0..pages {
+        let page = Page::containing_address(VirtAddr::new(addr + i * PAGE_SIZE));
+        let Some(frame) = alloc_frame() else {
+            // Another CPU took the frames meanwhile: undo. Nothing used these
+            // pages, so no other CPU can have them in its TLB.
+            for j in 0..i {
+                if let Some(f) = unmap(Page::containing_address(VirtAddr::new(addr + j * PAGE_SIZE))) {
+                    free_frame(f);
+                }
+            }
+            return false;
+        };
+        // SAFETY: the frame is fresh and the page lies in the heap's region,
+        // which only the heap uses, in a part it has not grown into yet.
+        unsafe { map(page, frame, DATA) };
+    }
+    true
 }
 
 /// Grows QEMU TCG's software TLB on this CPU (see "TLB colors"): the

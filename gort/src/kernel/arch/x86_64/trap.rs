@@ -275,6 +275,31 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             HANDLERS[vector].get()
         }
     };
+    // The preemption entry is no handler: it runs on the goroutine's stack
+    // and leaves through a context switch.
+    #[cfg(debug_assertions)]
+    let counted = vector != PREEMPT_VECTOR;
+    #[cfg(debug_assertions)]
+    if counted {
+        super::percpu::this().handlers.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    }
+    dispatch(frame, handler, vector, spurious);
+    #[cfg(debug_assertions)]
+    if counted {
+        super::percpu::this().handlers.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// True while an interrupt or exception handler runs on this CPU (debug
+/// builds; release builds do not count and say false).
+pub fn in_handler() -> bool {
+    #[cfg(debug_assertions)]
+    return super::percpu::this().handlers.load(core::sync::atomic::Ordering::Relaxed) != 0;
+    #[cfg(not(debug_assertions))]
+    false
+}
+
+fn dispatch(frame: &mut TrapFrame, handler: Option<Handler>, vector: usize, spurious: bool) {
     match handler {
         Some(h) => h(frame),
         None if spurious => {}

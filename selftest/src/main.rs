@@ -47,6 +47,7 @@ mod arch {
 }
 mod chan;
 mod gochan;
+mod heap;
 mod lockos;
 mod machine;
 mod scavenge;
@@ -127,6 +128,12 @@ pub const SCENARIOS: &[Scenario] = &[
         about: "Ctrl+\\ on the console prints the goroutine dump; the program goes on" },
     Scenario { name: "gomaxprocs", phase: Goroutine, run: sched::gomaxprocs_resize,
         about: "GOMAXPROCS changed at run time while goroutines spawn goroutines: only live Ps run, nothing is lost" },
+    Scenario { name: "irqalloc", phase: Machine, run: heap::irqalloc,
+        about: "an interrupt handler that allocates: fatal error naming the rule (debug builds)" },
+    Scenario { name: "heapstress", phase: Goroutine, run: heap::heapstress,
+        about: "10 s of blocks of random sizes allocated on every CPU and freed on another: none lost or corrupted" },
+    Scenario { name: "oom", phase: Goroutine, run: heap::oom,
+        about: "allocating until the heap cannot grow: fatal error: runtime: out of memory, with the heap's figures" },
     Scenario { name: "parked", phase: Goroutine, run: scavenge::parked,
         about: "bytes per parked goroutine, before and after free_os_memory; woken, each finds its frames intact" },
     Scenario { name: "stackrelease", phase: Goroutine, run: scavenge::stackrelease,

@@ -55,3 +55,9 @@ pub fn expect_line(outcome: &Outcome, needle: &str) {
 pub fn find_line<'a>(outcome: &'a Outcome, needle: &str) -> Option<&'a str> {
     outcome.output.lines().find(|l| l.contains(needle))
 }
+
+/// The number after `key` in `line` (`"... longest wait 123 us"` → 123).
+pub fn number_after(line: &str, key: &str) -> u64 {
+    let rest = &line[line.find(key).unwrap_or_else(|| panic!("{key:?} not in {line:?}")) + key.len()..];
+    rest.trim_start().split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+}

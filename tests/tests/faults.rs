@@ -94,10 +94,26 @@ fn gomaxprocs_above_cpu_count_is_clamped() {
     expect_line(&out, "GOMAXPROCS=2,");
 }
 
+/// Interrupt handlers never allocate; debug builds (every QEMU test's)
+/// catch one that does.
 #[test]
-fn too_little_memory_is_a_clear_error() {
-    let out = boot_with(&Config { memory_mib: 24, ..config(1, Firmware::Bios, "") });
+fn an_interrupt_handler_that_allocates_is_fatal() {
+    let out = boot(1, Firmware::Bios, "test=irqalloc");
     expect_verdict(&out, Verdict::Fail);
-    expect_line(&out, "fatal error: out of memory: the kernel heap needs 32 MiB and");
-    expect_line(&out, "gort::kernel::arch::x86_64::init+0x");
+    expect_line(&out, "fatal error: allocation in an interrupt handler");
+    expect_line(&out, "allocating_handler");
+}
+
+/// The heap grows until the guest's memory runs out, then says so: Go's
+/// fatal error, the heap's figures, the failure exit; no hang, no triple
+/// fault.
+#[test]
+fn an_exhausted_heap_is_a_clear_fatal_error() {
+    let out = boot_with(&Config { memory_mib: 64, ..config(1, Firmware::Bios, "test=oom") });
+    expect_verdict(&out, Verdict::Fail);
+    expect_line(&out, "fatal error: runtime: out of memory");
+    let line = find_line(&out, "runtime: cannot allocate ").unwrap();
+    assert!(line.contains("bytes of heap in use") && line.contains("grown"), "the heap's figures: {line}");
+    let mib = find_line(&out, "oom: ").map(|l| number_after(l, "oom: ")).unwrap_or(0);
+    assert!(mib >= 16, "the heap grew into most of 64 MiB first (reached {mib} MiB)");
 }

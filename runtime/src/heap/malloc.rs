@@ -109,7 +109,9 @@ impl Heap {
     #[inline]
     pub fn alloc_in(&self, cache: &mut MCache, size: usize, align: usize) -> *mut u8 {
         match class_for(size, align) {
-            Some(class) => cache.alloc(&self.mheap, &self.central, class.noscan()).map_or(ptr::null_mut(), NonNull::as_ptr),
+            Some(class) => {
+                cache.alloc(&self.mheap, &self.central, class.noscan()).map_or(ptr::null_mut(), NonNull::as_ptr)
+            }
             None => self.alloc_large(size, align),
         }
     }
@@ -289,6 +291,29 @@ fn out_of_memory(heap: &Heap, size: usize) -> ! {
         (heap.mheap.grown() as u64) << PAGE_SHIFT,
         (region as u64) << PAGE_SHIFT
     ))
+}
+
+/// The heap's figures now: every P's cache summed without stopping them
+/// (each counter is read whole; the sum is exact only when nothing
+/// allocates meanwhile: [`read_mem_stats`] stops the world for that).
+pub fn stats() -> HeapStats {
+    let mut stats = HeapStats::default();
+    if let Some(heap) = get() {
+        let ps = (0..crate::sched::p::MAX_P).filter_map(crate::sched::p::allp);
+        // SAFETY: only the counters are read, through atomics (`Counter`);
+        // nothing else of a running P's cache is touched.
+        heap.add_stats(ps.map(|p| unsafe { &*p.mcache.get() }), &mut stats);
+    }
+    stats
+}
+
+/// Go's `runtime.ReadMemStats` for the heap's figures: exact, with the
+/// world stopped while the counters are summed.
+pub fn read_mem_stats() -> HeapStats {
+    let stopped = crate::sched::stop_the_world();
+    let stats = stats();
+    crate::sched::start_the_world(stopped, None);
+    stats
 }
 
 /// Gives a dying P's cache back (`procresize`), or any P's with the world

@@ -49,4 +49,4 @@ pub mod span;
 #[cfg(all(any(test, feature = "sched"), not(loom)))]
 pub(crate) use malloc::flush_p;
 #[cfg(all(any(test, feature = "sched"), not(loom)))]
-pub use malloc::{free, get, init, malloc, BySize, Heap, HeapStats};
+pub use malloc::{free, get, init, malloc, read_mem_stats, stats, BySize, Heap, HeapStats};

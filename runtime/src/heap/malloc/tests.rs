@@ -114,7 +114,7 @@ fn random_blocks_from_four_threads_with_remote_frees_never_overlap() {
             let done = done.clone();
             std::thread::spawn(move || {
                 let mut cache = MCache::new(t as u32 + 1);
-                let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (t as u64 + 1) * 0x1234_5678);
+                let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((t as u64 + 1) * 0x1234_5678));
                 let mut mine: Vec<Blk> = Vec::new();
                 let (mut allocs, mut frees) = (0u64, 0u64);
                 let free = |cache: &mut MCache, b: Blk| {
@@ -198,7 +198,10 @@ fn a_full_span_freed_from_elsewhere_is_unparked_and_its_pages_come_back() {
     let n = class.objects();
     let objs: Vec<usize> = (0..n + 1).map(|_| heap.alloc_in(&mut a, class.size(), 8) as usize).collect();
     let first = heap.mheap().span_of(objs[0]).unwrap();
-    assert!(heap.mheap().span_of(objs[n]).map(|s| s.base()) != Some(first.base()), "the last object needs a second span");
+    assert!(
+        heap.mheap().span_of(objs[n]).map(|s| s.base()) != Some(first.base()),
+        "the last object needs a second span"
+    );
     assert_eq!(first.owner(), 0, "the full span left the cache");
     let central = &heap.central[class.noscan().index()];
     assert_eq!(central.partial_len(), 0, "full: parked, on no list");

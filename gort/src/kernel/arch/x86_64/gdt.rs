@@ -38,7 +38,7 @@ pub const IST_INTERRUPT: u8 = 5;
 
 const IST_STACK_SIZE: u64 = 32 * 1024;
 /// Interrupt handlers run here, the Ctrl+\ goroutine dump included.
-const IST_INTERRUPT_STACK_SIZE: u64 = 64 * 1024;
+pub const IST_INTERRUPT_STACK_SIZE: u64 = 64 * 1024;
 
 /// Builds and loads this CPU's GDT and TSS.
 pub fn init_cpu() {
@@ -46,7 +46,9 @@ pub fn init_cpu() {
     for ist in [IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK, IST_PAGE_FAULT] {
         tss.interrupt_stack_table[usize::from(ist - 1)] = memory::alloc_stack(IST_STACK_SIZE).top;
     }
-    tss.interrupt_stack_table[usize::from(IST_INTERRUPT - 1)] = memory::alloc_stack(IST_INTERRUPT_STACK_SIZE).top;
+    let irq_stack = memory::alloc_stack(IST_INTERRUPT_STACK_SIZE).top;
+    tss.interrupt_stack_table[usize::from(IST_INTERRUPT - 1)] = irq_stack;
+    super::percpu::this().irq_stack_top.store(irq_stack.as_u64(), core::sync::atomic::Ordering::Relaxed);
     let tss: &'static TaskStateSegment = Box::leak(Box::new(tss));
     let mut gdt = GlobalDescriptorTable::new();
     let code = gdt.append(Descriptor::kernel_code_segment());

@@ -15,8 +15,8 @@
 //! ## Contexts
 //! Interrupt handlers never allocate (HACKING.md): a handler that
 //! interrupted its CPU halfway through the P's cache would corrupt it. Debug
-//! builds check it: `trap.rs` counts the handlers running on each CPU, and
-//! an allocation with one running is a fatal error naming the rule.
+//! builds check it: an allocation or free on the CPU's interrupt stack
+//! (`trap::in_handler`) is a fatal error naming the rule.
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
 
@@ -138,6 +138,16 @@ pub fn init() {
     // says yes to.
     unsafe { runtime::heap::init(region as usize, pages, memory::back_heap) };
     log::info!("heap: a region of {} MiB; boot arena {} MiB", region_bytes >> 20, arena_bytes >> 20);
+}
+
+/// Bytes in use (live blocks of the heap and the arena) and bytes the heap
+/// could still hand out (its region not in use), for diagnostics: a
+/// snapshot of running counters (`runtime::heap::stats`).
+pub fn stats() -> (usize, usize) {
+    let heap = runtime::heap::stats();
+    let (_, pages) = runtime::heap::get().map_or((0, 0), |h| h.mheap().region());
+    let free = (pages * HEAP_PAGE).saturating_sub(heap.heap_inuse as usize);
+    (heap.heap_alloc as usize + arena_stats().0, free)
 }
 
 /// The boot arena's bytes in use and free, for diagnostics.

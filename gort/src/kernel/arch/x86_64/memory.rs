@@ -178,7 +178,7 @@ pub fn heap_region() -> (u64, u64) {
 
 /// Backs `[addr, addr + len)` of the heap's region with fresh zeroed
 /// frames; false, with nothing mapped, if the frames run out (keeping
-/// [`HEAP_FRAME_RESERVE`] for page tables, stacks and the fatal path).
+/// `HEAP_FRAME_RESERVE` frames for page tables, stacks and the fatal path).
 /// The heap calls it under its lock, growing.
 pub fn back_heap(addr: usize, len: usize) -> bool {
     let (base, bytes) = heap_region();

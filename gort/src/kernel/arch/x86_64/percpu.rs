@@ -56,10 +56,8 @@ pub struct PerCpu {
     pub boot_stack_top: AtomicU64,
     /// Set while this CPU reports a fatal error (a nested fault exits at once).
     pub in_fatal: AtomicBool,
-    /// Interrupt and exception handlers running on this CPU (debug builds:
-    /// `trap::in_handler`, which the allocator checks).
-    #[cfg(debug_assertions)]
-    pub handlers: AtomicU32,
+    /// Top of this CPU's interrupt stack (`gdt.rs`; `trap::in_handler`).
+    pub irq_stack_top: AtomicU64,
 }
 
 impl PerCpu {
@@ -82,8 +80,7 @@ impl PerCpu {
             timer_ticks: AtomicU64::new(0),
             preemptions: AtomicU64::new(0),
             boot_stack_top: AtomicU64::new(0),
-            #[cfg(debug_assertions)]
-            handlers: AtomicU32::new(0),
+            irq_stack_top: AtomicU64::new(0),
             in_fatal: AtomicBool::new(false),
         }
     }

@@ -275,28 +275,19 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             HANDLERS[vector].get()
         }
     };
-    // The preemption entry is no handler: it runs on the goroutine's stack
-    // and leaves through a context switch.
-    #[cfg(debug_assertions)]
-    let counted = vector != PREEMPT_VECTOR;
-    #[cfg(debug_assertions)]
-    if counted {
-        super::percpu::this().handlers.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-    }
     dispatch(frame, handler, vector, spurious);
-    #[cfg(debug_assertions)]
-    if counted {
-        super::percpu::this().handlers.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
-    }
 }
 
-/// True while an interrupt or exception handler runs on this CPU (debug
-/// builds; release builds do not count and say false).
+/// True while an interrupt handler runs on this CPU: the stack pointer
+/// lies in the CPU's interrupt stack (IST 5, `gdt.rs`), where every
+/// interrupt handler runs and nothing else does.
+#[inline]
 pub fn in_handler() -> bool {
-    #[cfg(debug_assertions)]
-    return super::percpu::this().handlers.load(core::sync::atomic::Ordering::Relaxed) != 0;
-    #[cfg(not(debug_assertions))]
-    false
+    let sp: u64;
+    // SAFETY: reads the stack pointer; no memory access, no side effect.
+    unsafe { core::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
+    let top = super::percpu::this().irq_stack_top.load(core::sync::atomic::Ordering::Relaxed);
+    sp < top && sp >= top - super::gdt::IST_INTERRUPT_STACK_SIZE
 }
 
 fn dispatch(frame: &mut TrapFrame, handler: Option<Handler>, vector: usize, spurious: bool) {

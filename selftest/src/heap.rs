@@ -1,0 +1,136 @@
+//! Scenarios of the heap (`runtime::heap`: size classes, per-P caches,
+//! frees from any CPU); the table in `main.rs` lists them, and each
+//! function's doc says what it proves.
+extern crate alloc;
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use runtime::chan::Chan;
+use runtime::sched::{self, WaitGroup};
+
+use crate::arch;
+use crate::println;
+
+/// How long `heapstress` runs.
+const STRESS_NS: u64 = 10_000_000_000;
+
+/// A block a producer made: its bytes, and the pattern they must hold.
+struct Parcel {
+    words: Box<[u64]>,
+    seed: u64,
+}
+
+fn word(seed: u64, i: usize) -> u64 {
+    seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// `test=heapstress`: on every CPU a producer allocates blocks of random
+/// sizes (8 B to 64 KiB, large objects among them), fills each with its own
+/// pattern and sends it to a consumer that runs elsewhere, which checks the
+/// pattern and frees the block (a remote free, mostly); 10 s. Nothing is
+/// lost or corrupted, and what the heap counts as live comes back to where
+/// it was.
+pub fn heapstress() -> bool {
+    let pairs = sched::gomaxprocs(0);
+    let before = runtime::heap::read_mem_stats();
+    let deadline = arch::nanotime() + STRESS_NS;
+    let sent = alloc::sync::Arc::new(AtomicU64::new(0));
+    let bad = alloc::sync::Arc::new(AtomicU64::new(0));
+    let received = alloc::sync::Arc::new(AtomicU64::new(0));
+    let done = alloc::sync::Arc::new(WaitGroup::new());
+    done.add(2 * pairs as i64);
+    for p in 0..pairs {
+        let ch = Chan::<Parcel>::new(64);
+        let (tx, sent, done_p) = (ch.clone(), sent.clone(), done.clone());
+        sched::go(move || {
+            let mut rng = 0x2545_f491_4f6c_dd1d_u64 ^ (p as u64 + 1);
+            while arch::nanotime() < deadline {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                let words = match rng % 16 {
+                    0 => 1 + (rng >> 8) as usize % 8192, // up to 64 KiB: large ones too
+                    1..4 => 1 + (rng >> 8) as usize % 512,
+                    _ => 1 + (rng >> 8) as usize % 32,
+                };
+                let seed = rng;
+                let block: Box<[u64]> = (0..words).map(|i| word(seed, i)).collect();
+                tx.send(Parcel { words: block, seed });
+                sent.fetch_add(1, Ordering::Relaxed);
+            }
+            tx.close();
+            done_p.done();
+        });
+        let (rx, bad, received, done_c) = (ch, bad.clone(), received.clone(), done.clone());
+        sched::go(move || {
+            while let Some(parcel) = rx.recv() {
+                if parcel.words.iter().enumerate().any(|(i, &w)| w != word(parcel.seed, i)) {
+                    bad.fetch_add(1, Ordering::Relaxed);
+                }
+                received.fetch_add(1, Ordering::Relaxed);
+                drop(parcel);
+            }
+            done_c.done();
+        });
+    }
+    done.wait();
+    // Let the exited goroutines' last frees settle, then count.
+    sched::gosched();
+    let after = runtime::heap::read_mem_stats();
+    let (sent, received, bad) =
+        (sent.load(Ordering::Relaxed), received.load(Ordering::Relaxed), bad.load(Ordering::Relaxed));
+    let grown = after.heap_alloc as i64 - before.heap_alloc as i64;
+    println!(
+        "heapstress: {pairs} producers and consumers: {sent} blocks sent, {received} received, {bad} corrupted; \
+         {} mallocs, {} frees meanwhile; heap in use {} -> {} bytes ({grown:+}); heap grown to {} bytes",
+        after.mallocs - before.mallocs,
+        after.frees - before.frees,
+        before.heap_alloc,
+        after.heap_alloc,
+        after.heap_sys
+    );
+    // Live bytes may differ by the goroutines' own leftovers (Gs are kept
+    // for reuse), not by a block per parcel.
+    sent == received && bad == 0 && sent > 0 && grown.unsigned_abs() < 256 << 10
+}
+
+/// `test=oom`: keeps allocating 1 MiB blocks (touching each) until the
+/// heap cannot grow: the fatal error `runtime: out of memory` with the
+/// heap's figures, and the failure exit. Never returns.
+pub fn oom() -> bool {
+    let mut kept: Vec<Box<[u8]>> = Vec::new();
+    loop {
+        let mut block = alloc::vec![0u8; 1 << 20].into_boxed_slice();
+        for b in block.iter_mut().step_by(4096) {
+            *b = 1;
+        }
+        kept.push(block);
+        if kept.len() % 16 == 0 {
+            println!("oom: {} MiB allocated", kept.len());
+        }
+    }
+}
+
+/// A vector no other handler uses, for `irqalloc`.
+const ALLOC_VECTOR: u8 = 0xd0;
+
+fn allocating_handler(_: &mut arch::trap::TrapFrame) {
+    core::hint::black_box(Box::new(1u8));
+}
+
+/// `test=irqalloc`: an interrupt handler that allocates (which none may: it
+/// could interrupt its CPU inside the P's cache) is a fatal error in debug
+/// builds, naming the rule. Never returns.
+pub fn irqalloc() -> bool {
+    arch::trap::set_handler(ALLOC_VECTOR, allocating_handler);
+    let me = arch::percpu::this().apic_id.load(Ordering::Relaxed);
+    arch::apic::send_ipi(me, ALLOC_VECTOR);
+    let deadline = arch::nanotime() + 1_000_000_000;
+    while arch::nanotime() < deadline {
+        core::hint::spin_loop();
+    }
+    println!("irqalloc: the handler allocated and nothing noticed");
+    false
+}

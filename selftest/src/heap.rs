@@ -107,7 +107,7 @@ pub fn oom() -> bool {
             *b = 1;
         }
         kept.push(block);
-        if kept.len() % 16 == 0 {
+        if kept.len().is_multiple_of(16) {
             println!("oom: {} MiB allocated", kept.len());
         }
     }

@@ -163,6 +163,8 @@ pub const BENCHMARKS: &[Benchmark] = &[
     Benchmark { name: "AtomicCASAdd", go_package: "gort", run: proc::atomic_cas_add },
     Benchmark { name: "StackGrowthNewG", go_package: "gort", run: proc::stack_growth_new_g },
     Benchmark { name: "StackGrowthDeepNewG", go_package: "gort", run: proc::stack_growth_deep_new_g },
+    Benchmark { name: "MallocParallel8", go_package: "gort", run: malloc::malloc_parallel_8 },
+    Benchmark { name: "MallocParallel64", go_package: "gort", run: malloc::malloc_parallel_64 },
 ];
 
 /// The benchmarks a `bench=` value selects, or the first unknown name.

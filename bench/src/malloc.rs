@@ -13,7 +13,8 @@
 //! `Malloc` rows only in the object's type.
 use alloc::boxed::Box;
 use alloc::vec;
-use core::sync::atomic::{AtomicBool, AtomicI64};
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, Ordering};
 
 use runtime::bench::B;
 
@@ -101,4 +102,55 @@ pub fn malloc_large_struct(b: &mut B) {
         let p = vec![LargeStruct { _x: [[0; 3]; 16] }; 2];
         escape(&p[0]);
     }
+}
+
+/// A batch of objects for [`malloc_parallel`].
+type Batch<T> = [Option<Box<T>>; 64];
+
+/// Mirrors gort's `mallocParallel[T]` (harness/gobench): under RunParallel,
+/// each goroutine allocates objects into a batch of 64, dropping the
+/// batch's previous objects as it overwrites them (Go: garbage), and swaps
+/// each full batch with the one in a shared slot, going on with a batch
+/// another goroutine filled. Most drops free an object another goroutine
+/// allocated, mostly on another P: a remote free. The batches left over at
+/// the end are dropped after the timer stops.
+fn malloc_parallel<T: Default + Send>(b: &mut B) {
+    let slot = AtomicPtr::<Batch<T>>::new(ptr::null_mut());
+    b.run_parallel(|pb| {
+        let mut batch: Box<Batch<T>> = Box::new([const { None }; 64]);
+        let mut n = 0;
+        while pb.next() {
+            batch[n] = Some(Box::new(T::default()));
+            n += 1;
+            if n == batch.len() {
+                let other = slot.swap(Box::into_raw(batch), Ordering::AcqRel);
+                batch = if other.is_null() {
+                    Box::new([const { None }; 64])
+                } else {
+                    // SAFETY: the slot holds batches leaked by `into_raw`
+                    // above; the swap gave this one to us alone.
+                    unsafe { Box::from_raw(other) }
+                };
+                n = 0;
+            }
+        }
+    });
+    b.stop_timer();
+    let last = slot.swap(ptr::null_mut(), Ordering::AcqRel);
+    if !last.is_null() {
+        // SAFETY: as above: the last batch left in the slot, ours now.
+        drop(unsafe { Box::from_raw(last) });
+    }
+}
+
+/// Mirrors gort's `BenchmarkMallocParallel8`: 8-byte objects (Go serves
+/// `new([8]byte)` from its tiny allocator, as in `Malloc8`).
+pub fn malloc_parallel_8(b: &mut B) {
+    malloc_parallel::<[u8; 8]>(b);
+}
+
+/// Mirrors gort's `BenchmarkMallocParallel64`: 64-byte objects (`[u64; 8]`
+/// here, for `Default`: the same size class as Go's `[64]byte`).
+pub fn malloc_parallel_64(b: &mut B) {
+    malloc_parallel::<[u64; 8]>(b);
 }

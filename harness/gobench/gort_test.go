@@ -98,3 +98,36 @@ func BenchmarkAtomicCASAdd(b *testing.B) {
 		atomic.AddInt32(&x, -1)
 	}
 }
+
+// mallocParallel: under RunParallel, each goroutine allocates objects of
+// type T into a batch of 64 pointers, overwriting the batch's previous
+// pointers (garbage now), and swaps each full batch with the one in a
+// shared slot, continuing on the batch another goroutine filled. So most
+// objects become garbage on another goroutine than the one that allocated
+// them: in the kernel's twin they are freed there, mostly on another P (a
+// remote free), which is what the per-P caches must do without a lock.
+func mallocParallel[T any](b *testing.B) {
+	var slot atomic.Pointer[[64]*T]
+	b.RunParallel(func(pb *testing.PB) {
+		batch := new([64]*T)
+		n := 0
+		for pb.Next() {
+			batch[n] = new(T)
+			n++
+			if n == len(batch) {
+				if other := slot.Swap(batch); other != nil {
+					batch = other
+				} else {
+					batch = new([64]*T)
+				}
+				n = 0
+			}
+		}
+	})
+}
+
+// BenchmarkMallocParallel8: mallocParallel with 8-byte objects.
+func BenchmarkMallocParallel8(b *testing.B) { mallocParallel[[8]byte](b) }
+
+// BenchmarkMallocParallel64: mallocParallel with 64-byte objects.
+func BenchmarkMallocParallel64(b *testing.B) { mallocParallel[[64]byte](b) }

@@ -72,6 +72,8 @@ fn every_mirror_runs() {
         ("gort", "AtomicCASAdd"),
         ("gort", "StackGrowthNewG"),
         ("gort", "StackGrowthDeepNewG"),
+        ("gort", "MallocParallel8"),
+        ("gort", "MallocParallel64"),
     ] {
         assert!(seen.contains(&(package, name)), "no {package}.{name} line:\n{}", out.output);
     }

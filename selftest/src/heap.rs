@@ -134,3 +134,49 @@ pub fn irqalloc() -> bool {
     println!("irqalloc: the handler allocated and nothing noticed");
     false
 }
+
+/// `test=heapgrow` (the test gives the guest 2 GiB): the heap grows past
+/// 1 GiB (1 MiB blocks and a million small objects, each touched), then
+/// everything is dropped and `free_os_memory` gives the frames back: the
+/// free frames, measured in the frame allocator, come back to within the
+/// page tables that stay. `read_mem_stats` follows along.
+pub fn heapgrow() -> bool {
+    const BIG: usize = 1100;
+    const SMALL: usize = 1_000_000;
+    let frames0 = arch::memory::free_frames();
+    let s0 = runtime::heap::read_mem_stats();
+    let mut big: Vec<Box<[u8]>> = Vec::with_capacity(BIG);
+    for i in 0..BIG {
+        let mut b = alloc::vec![0u8; 1 << 20].into_boxed_slice();
+        for byte in b.iter_mut().step_by(4096) {
+            *byte = i as u8;
+        }
+        big.push(b);
+    }
+    let small: Vec<Box<[u64; 4]>> = (0..SMALL as u64).map(|i| Box::new([i; 4])).collect();
+    let frames1 = arch::memory::free_frames();
+    let s1 = runtime::heap::read_mem_stats();
+    let intact = big.iter().enumerate().all(|(i, b)| b.iter().step_by(4096).all(|&x| x == i as u8))
+        && small.iter().enumerate().all(|(i, b)| b[3] == i as u64);
+    drop(big);
+    drop(small);
+    gort::runtime::debug::free_os_memory();
+    let frames2 = arch::memory::free_frames();
+    let s2 = runtime::heap::read_mem_stats();
+    let used = frames0 - frames1;
+    let kept = frames0.saturating_sub(frames2);
+    println!(
+        "heapgrow: heap in use {} -> {} -> {} bytes, grown to {} bytes, {} released; \
+         {used} frames taken, {} given back, {kept} kept; {} objects live at the peak, intact: {intact}",
+        s0.heap_alloc,
+        s1.heap_alloc,
+        s2.heap_alloc,
+        s2.heap_sys,
+        s2.heap_released,
+        frames2 - frames1,
+        s1.heap_objects
+    );
+    // What stays: the page tables of the heap's region (one per 2 MiB), and
+    // pages in use before and still.
+    intact && s1.heap_sys > 1 << 30 && kept < used / 100 + 256 && s2.heap_alloc <= s0.heap_alloc + (64 << 10)
+}

@@ -132,6 +132,8 @@ pub const SCENARIOS: &[Scenario] = &[
         about: "an interrupt handler that allocates: fatal error naming the rule (debug builds)" },
     Scenario { name: "heapstress", phase: Goroutine, run: heap::heapstress,
         about: "10 s of blocks of random sizes allocated on every CPU and freed on another: none lost or corrupted" },
+    Scenario { name: "heapgrow", phase: Goroutine, run: heap::heapgrow,
+        about: "the heap grown past 1 GiB in a 2 GiB guest, dropped, and its frames given back by free_os_memory" },
     Scenario { name: "oom", phase: Goroutine, run: heap::oom,
         about: "allocating until the heap cannot grow: fatal error: runtime: out of memory, with the heap's figures" },
     Scenario { name: "parked", phase: Goroutine, run: scavenge::parked,

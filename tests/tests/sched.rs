@@ -183,6 +183,17 @@ fn blocks_allocated_everywhere_and_freed_elsewhere_survive() {
     assert_eq!(number_after(line, "sent, "), number_after(line, "producers and consumers: "), "{line}");
 }
 
+/// The heap grows past 1 GiB in a 2 GiB guest and, dropped, gives its
+/// frames back to the frame allocator through free_os_memory.
+#[test]
+fn the_heap_grows_past_a_gib_and_gives_the_frames_back() {
+    let out = boot_with(&Config { memory_mib: 2048, ..config(1, Firmware::Bios, "test=heapgrow") });
+    let line = find_line(&out, "heapgrow: ").unwrap_or_else(|| panic!("no report: {}", out.output));
+    expect_verdict(&out, Verdict::Pass);
+    assert!(number_after(line, "frames taken, ") >= number_after(line, "; ") * 99 / 100, "{line}");
+    assert!(number_after(line, "grown to ") > 1 << 30, "{line}");
+}
+
 #[test]
 fn parked_goroutines_memory_is_measured_and_given_back() {
     let out = boot(2, Firmware::Bios, "test=parked");

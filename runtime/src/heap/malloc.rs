@@ -202,6 +202,7 @@ impl Heap {
         stats.heap_sys = (self.mheap.grown() as u64) << PAGE_SHIFT;
         stats.heap_inuse = (self.mheap.pages_in_use() as u64) << PAGE_SHIFT;
         stats.heap_idle = stats.heap_sys - stats.heap_inuse.min(stats.heap_sys);
+        stats.heap_released = (self.mheap.pages_released() as u64) << PAGE_SHIFT;
     }
 }
 
@@ -314,6 +315,28 @@ pub fn read_mem_stats() -> HeapStats {
     let stats = stats();
     crate::sched::start_the_world(stopped, None);
     stats
+}
+
+/// Every P's cache gives its spans back (Go flushes them at each GC's
+/// stop-the-world); the caller has stopped the world.
+pub(crate) fn flush_all_stopped() {
+    let _pin = PreemptOff::new();
+    for pp in (0..crate::sched::p::MAX_P).filter_map(crate::sched::p::allp) {
+        flush_p(pp);
+    }
+    if let Some(heap) = get() {
+        heap.with_cache0(|c| heap.flush(c));
+    }
+}
+
+/// The heap's part of Go's `debug.FreeOSMemory`, after the caches were
+/// flushed: empty spans back to the page heap, then the memory of every
+/// free page back to the machine. Returns the pages released.
+pub(crate) fn scavenge() -> usize {
+    get().map_or(0, |heap| {
+        heap.reclaim();
+        heap.mheap.scavenge()
+    })
 }
 
 /// Gives a dying P's cache back (`procresize`), or any P's with the world

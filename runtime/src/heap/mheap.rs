@@ -37,6 +37,13 @@
 //! (Go's heap grows by whole 4 MiB page-allocator chunks, `pallocChunkPages`),
 //! and fail only when the region or the machine's frames run out.
 //!
+//! ## Giving memory back
+//! [`scavenge`](MHeap::scavenge) gives the memory of free pages back to the
+//! machine (`Backing::release`) and marks them released; a run taken later
+//! is backed again first (Go's scavenged bits and `sysUsed`). `released`
+//! pages are free in the page allocator like any other: first fit does not
+//! prefer backed ones (Go does not either).
+//!
 //! ## Locking
 //! The page allocator, the growth mark and the span records are written
 //! under the heap's lock (rank `mheap`, taken under an `mcentral`'s);
@@ -57,9 +64,17 @@ use crate::sched::{GLock, LockRank};
 /// The fewest pages the heap grows by (4 MiB, Go's `pallocChunkPages`).
 pub const GROW_PAGES: usize = 512;
 
-/// Backs `[addr, addr + len)` of the heap's region with memory; false if
-/// the machine has none left.
-pub type Backing = fn(addr: usize, len: usize) -> bool;
+/// What the machine does for the heap's region.
+#[derive(Clone, Copy)]
+pub struct Backing {
+    /// Backs `[addr, addr + len)` with memory; false, with nothing backed,
+    /// if the machine has none left.
+    pub back: fn(addr: usize, len: usize) -> bool,
+    /// Gives the memory behind `[addr, addr + len)` back to the machine
+    /// (no CPU may still reach it through a stale translation afterwards);
+    /// the range is backed again before the heap uses it.
+    pub release: fn(addr: usize, len: usize),
+}
 
 /// `first` entry of a page in no span.
 const NONE: u32 = u32::MAX;
@@ -80,6 +95,9 @@ struct Pages {
     alloc: PageAlloc,
     /// Pages the heap has grown into (from the start of the region).
     grown: usize,
+    /// One bit per page: set while its memory is given back (free pages the
+    /// scavenger released; backed again when taken).
+    released: Vec<u64>,
 }
 
 /// Spans over one region of pages.
@@ -91,6 +109,8 @@ pub struct MHeap {
     grown: AtomicUsize,
     /// Pages in spans and large objects (statistics).
     in_use: AtomicUsize,
+    /// Free pages whose memory is given back (statistics).
+    released: AtomicUsize,
     first: Vec<AtomicU32>,
     meta: Vec<UnsafeCell<MaybeUninit<Span>>>,
     /// Pages of the large object starting at each page (0 elsewhere); read
@@ -119,9 +139,13 @@ impl MHeap {
         MHeap {
             base,
             backing,
-            pages: GLock::new(LockRank::MHeap, Pages { alloc: PageAlloc::new(pages), grown: 0 }),
+            pages: GLock::new(
+                LockRank::MHeap,
+                Pages { alloc: PageAlloc::new(pages), grown: 0, released: alloc::vec![0; pages.div_ceil(64)] },
+            ),
             grown: AtomicUsize::new(0),
             in_use: AtomicUsize::new(0),
+            released: AtomicUsize::new(0),
             first: (0..pages).map(|_| AtomicU32::new(NONE)).collect(),
             meta: (0..pages).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect(),
             large: (0..pages).map(|_| AtomicU32::new(0)).collect(),
@@ -156,6 +180,92 @@ impl MHeap {
         self.in_use.load(Ordering::Relaxed)
     }
 
+    /// Free pages whose memory is given back to the machine.
+    pub fn pages_released(&self) -> usize {
+        self.released.load(Ordering::Relaxed)
+    }
+
+    /// Gives the memory of every free page back to the machine (Go's
+    /// `scavenge` as `debug.FreeOSMemory` calls it); returns the pages
+    /// released. The runs are taken out of the page allocator while the
+    /// machine releases them, without the heap's lock: releasing waits for
+    /// every CPU (a TLB shootdown), and one of them may be spinning on the
+    /// lock with interrupts off.
+    pub fn scavenge(&self) -> usize {
+        const MAX_RUNS: usize = 64;
+        let mut total = 0;
+        loop {
+            let mut runs = [(0usize, 0usize); MAX_RUNS];
+            let mut nruns = 0;
+            {
+                let mut pages = self.pages.lock();
+                let leaves = pages.grown.div_ceil(64);
+                let mut leaf = 0;
+                while leaf < leaves && nruns < MAX_RUNS {
+                    // Free and still backed: neither in use nor released.
+                    let mut todo = !pages.alloc.leaf_bits(leaf) & !pages.released[leaf];
+                    while todo != 0 && nruns < MAX_RUNS {
+                        let lo = todo.trailing_zeros() as usize;
+                        let len = (todo >> lo).trailing_ones() as usize;
+                        let first = leaf * 64 + lo;
+                        // Extend the last run if it ends right here.
+                        match runs[..nruns].last_mut() {
+                            Some((f, n)) if *f + *n == first => *n += len,
+                            _ => {
+                                runs[nruns] = (first, len);
+                                nruns += 1;
+                            }
+                        }
+                        pages.alloc.take(first, len);
+                        todo &= !((((1u128 << len) - 1) << lo) as u64);
+                    }
+                    leaf += 1;
+                }
+            }
+            if nruns == 0 {
+                return total;
+            }
+            for &(first, n) in &runs[..nruns] {
+                (self.backing.release)(self.base + (first << PAGE_SHIFT), n << PAGE_SHIFT);
+            }
+            let mut pages = self.pages.lock();
+            for &(first, n) in &runs[..nruns] {
+                for p in first..first + n {
+                    pages.released[p / 64] |= 1 << (p % 64);
+                }
+                pages.alloc.free(first, n);
+                total += n;
+            }
+            self.released.fetch_add(runs[..nruns].iter().map(|r| r.1).sum(), Ordering::Relaxed);
+        }
+    }
+
+    /// Backs again the released pages of the run just taken; false (the
+    /// run given back) if the machine has no memory.
+    fn rebacked(&self, pages: &mut Pages, first: usize, n: usize) -> bool {
+        let mut p = first;
+        while p < first + n {
+            if pages.released[p / 64] & (1 << (p % 64)) == 0 {
+                p += 1;
+                continue;
+            }
+            let start = p;
+            while p < first + n && pages.released[p / 64] & (1 << (p % 64)) != 0 {
+                p += 1;
+            }
+            if !(self.backing.back)(self.base + (start << PAGE_SHIFT), (p - start) << PAGE_SHIFT) {
+                // Keep what was backed again marked backed; give the run back.
+                pages.alloc.free(first, n);
+                return false;
+            }
+            for q in start..p {
+                pages.released[q / 64] &= !(1 << (q % 64));
+            }
+            self.released.fetch_sub(p - start, Ordering::Relaxed);
+        }
+        true
+    }
+
     /// The lowest run of `n` free pages, growing the heap if none is free
     /// yet; `None` if the region or the machine's memory runs out.
     fn take_pages(&self, n: usize) -> Option<usize> {
@@ -168,7 +278,7 @@ impl MHeap {
             // the free run before them still fall short, until the region
             // ends.
             let step = n.max(GROW_PAGES).min(pages.alloc.pages() - pages.grown);
-            if step == 0 || !(self.backing)(self.base + (pages.grown << PAGE_SHIFT), step << PAGE_SHIFT) {
+            if step == 0 || !(self.backing.back)(self.base + (pages.grown << PAGE_SHIFT), step << PAGE_SHIFT) {
                 return None;
             }
             let at = pages.grown;
@@ -176,6 +286,9 @@ impl MHeap {
             pages.grown += step;
             self.grown.store(pages.grown, Ordering::Relaxed);
         };
+        if !self.rebacked(&mut pages, first, n) {
+            return None;
+        }
         self.in_use.fetch_add(n, Ordering::Relaxed);
         Some(first)
     }

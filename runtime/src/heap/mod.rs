@@ -1,5 +1,6 @@
 //! The heap: Go's size-class allocator (malloc.go, mheap.go, mcentral.go,
-//! mcache.go, sizeclasses.go, mpagealloc.go), being built for issue 13.
+//! mcache.go, sizeclasses.go, mpagealloc.go), the kernel's global
+//! allocator (issue 13).
 //!
 //! Go's design, which this module follows: a small object (up to 32 KiB)
 //! is rounded up to one of 67 size classes; each class is served from
@@ -27,12 +28,21 @@
 //! - [`span`]: a span's objects, its owner's free list and the remote list,
 //!   with what an owner may do and what any CPU may;
 //! - [`mheap`]: spans and large objects made from the page allocator over
-//!   one region, spans named by their first page, and the map from any
-//!   address to its span or large object.
+//!   one region, spans named by their first page, the map from any address
+//!   to its span or large object, and growth through the machine's backing;
+//! - [`mcentral`]: per span class, the spans with a free object that no
+//!   cache holds; full spans are parked on no list until a free unparks them;
+//! - [`mcache`]: per P, one span per span class, and the fast paths: an
+//!   allocation pops the span's free list, a free goes to the local list
+//!   or, for a span this cache does not hold, to the span's remote list;
+//! - `malloc.rs`: the heap as a whole ([`Heap`]), `mcache0` for Ms without
+//!   a P, the entry points the global allocator calls ([`malloc`],
+//!   [`free`]), out of memory as a fatal error, and the statistics
+//!   ([`read_mem_stats`]).
 //!
-//! `mcentral`, `mcache`, the machine's backing of pages by frames
-//! and the global allocator come next; until then the kernel's heap is the boot-time
-//! `linked_list_allocator` (README, "Known limits").
+//! `free_os_memory` flushes every cache, gives empty spans back and the
+//! memory of every free page to the machine. Not yet: a background
+//! scavenger for pages long free (Go's `bgscavenge`).
 #[cfg(all(any(test, feature = "sched"), not(loom)))]
 mod malloc;
 #[cfg(all(any(test, feature = "sched"), not(loom)))]
@@ -47,6 +57,6 @@ pub mod sizeclass;
 pub mod span;
 
 #[cfg(all(any(test, feature = "sched"), not(loom)))]
-pub(crate) use malloc::flush_p;
+pub(crate) use malloc::{flush_all_stopped, flush_p, scavenge};
 #[cfg(all(any(test, feature = "sched"), not(loom)))]
 pub use malloc::{free, get, init, malloc, read_mem_stats, stats, BySize, Heap, HeapStats};

@@ -152,6 +152,19 @@ impl PageAlloc {
         self.mark(first, n, false);
     }
 
+    /// Takes the `n` pages from `first`, which must all be free (the
+    /// scavenger holds runs it releases this way).
+    pub fn take(&mut self, first: usize, n: usize) {
+        assert!(first + n <= self.pages, "take of pages {first}..{} past {}", first + n, self.pages);
+        self.mark(first, n, true);
+    }
+
+    /// The in-use bits of the 64 pages from `64 * leaf` (bit `i` set: page
+    /// `64 * leaf + i` in use).
+    pub fn leaf_bits(&self, leaf: usize) -> u64 {
+        self.bits[leaf]
+    }
+
     /// True if page `page` is in use.
     pub fn is_in_use(&self, page: usize) -> bool {
         self.bits[page / LEAF_PAGES] & (1 << (page % LEAF_PAGES)) != 0

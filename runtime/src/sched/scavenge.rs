@@ -192,8 +192,16 @@ pub fn pressure_releases() -> u64 {
 }
 
 /// Go's `debug.FreeOSMemory`: gives every page the runtime can spare back
-/// to the frame allocator. Today that is the parked and dead goroutines'
-/// stacks.
+/// to the frame allocator: the parked and dead goroutines' stacks, and the
+/// heap's free pages (after every P's cache gave its spans back, with the
+/// world stopped for both).
 pub fn free_os_memory() -> StackRelease {
-    release_parked_stacks()
+    let stopped = stop_the_world();
+    let released = release_stopped();
+    crate::heap::flush_all_stopped();
+    start_the_world(stopped, None);
+    // Outside the stopped world: releasing the heap's pages waits for every
+    // CPU to flush its TLB.
+    crate::heap::scavenge();
+    released
 }

@@ -11,6 +11,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::vec::Vec;
 
 use super::*;
+use crate::heap::mheap::Backing;
 
 /// A heap over a fresh, leaked region of `pages` pages of host memory.
 fn heap(pages: usize) -> &'static Heap {
@@ -18,7 +19,7 @@ fn heap(pages: usize) -> &'static Heap {
     let region: &'static mut [u64] = Vec::leak(vec![0u64; words]);
     let base = (region.as_mut_ptr() as usize).next_multiple_of(PAGE_SIZE);
     // SAFETY: leaked for this heap alone, page aligned; host memory needs no backing.
-    Box::leak(Box::new(unsafe { Heap::new(base, pages, |_, _| true) }))
+    Box::leak(Box::new(unsafe { Heap::new(base, pages, Backing { back: |_, _| true, release: |_, _| {} }) }))
 }
 
 /// xorshift64*.

@@ -5,6 +5,9 @@ use super::*;
 use crate::heap::sizeclass::SizeClass;
 use crate::heap::sizeclass::MAX_SMALL_SIZE as MAX_SMALL;
 
+/// Host memory needs no backing.
+const HOST: Backing = Backing { back: |_, _| true, release: |_, _| {} };
+
 /// A heap over a fresh, leaked region of `pages` pages.
 fn heap(pages: usize) -> MHeap {
     let words = pages * PAGE_SIZE / 8 + PAGE_SIZE / 8;
@@ -12,7 +15,7 @@ fn heap(pages: usize) -> MHeap {
     let base = (region.as_mut_ptr() as usize).next_multiple_of(PAGE_SIZE);
     // SAFETY: the region is leaked for this heap alone, page aligned above,
     // and host memory needs no backing.
-    unsafe { MHeap::new(base, pages, |_, _| true) }
+    unsafe { MHeap::new(base, pages, HOST) }
 }
 
 /// A heap of `pages` pages grown into all of them.
@@ -55,7 +58,7 @@ fn the_heap_grows_in_steps_as_spans_need_pages() {
     let region: &'static mut [u64] = Vec::leak(vec![0u64; words]);
     let base = (region.as_mut_ptr() as usize).next_multiple_of(PAGE_SIZE);
     // SAFETY: as in `heap`; this machine never backs a page.
-    let broke = unsafe { MHeap::new(base, GROW_PAGES, |_, _| false) };
+    let broke = unsafe { MHeap::new(base, GROW_PAGES, Backing { back: |_, _| false, ..HOST }) };
     assert!(broke.alloc_span(class).is_none() && broke.alloc_large(1).is_none(), "no memory, no span");
     assert_eq!(broke.grown(), 0);
 }
@@ -139,4 +142,60 @@ fn freeing_inside_a_large_object_is_refused() {
     let a = h.alloc_large(2 * PAGE_SIZE).unwrap().as_ptr() as usize;
     // SAFETY: deliberately wrong: the object's second page.
     unsafe { h.free_large(a + PAGE_SIZE) };
+}
+
+std::thread_local! {
+    /// What the logging machine was asked: (back?, first byte, bytes).
+    static CALLS: core::cell::RefCell<Vec<(bool, usize, usize)>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// A machine that logs its calls and poisons what it is given back.
+const LOGGING: Backing = Backing {
+    back: |addr, len| {
+        CALLS.with(|c| c.borrow_mut().push((true, addr, len)));
+        true
+    },
+    release: |addr, len| {
+        CALLS.with(|c| c.borrow_mut().push((false, addr, len)));
+        // SAFETY: the heap gives back pages of its region it holds out of
+        // the page allocator; nobody uses them meanwhile.
+        unsafe { core::ptr::write_bytes(addr as *mut u8, 0xee, len) };
+    },
+};
+
+/// The scavenger gives back exactly the free pages, in runs, and nothing in
+/// use; a run taken later is backed again first, and only its released
+/// part.
+#[test]
+fn the_scavenger_releases_free_pages_and_they_are_backed_again_when_taken() {
+    let words = (GROW_PAGES + 1) * PAGE_SIZE / 8;
+    let region: &'static mut [u64] = Vec::leak(vec![0u64; words]);
+    let base = (region.as_mut_ptr() as usize).next_multiple_of(PAGE_SIZE);
+    // SAFETY: as in `heap`.
+    let h = unsafe { MHeap::new(base, GROW_PAGES, LOGGING) };
+    let a = h.alloc_large(4 * PAGE_SIZE).unwrap().as_ptr() as usize;
+    let b = h.alloc_large(8 * PAGE_SIZE).unwrap().as_ptr() as usize;
+    let c = h.alloc_large(2 * PAGE_SIZE).unwrap().as_ptr() as usize;
+    // SAFETY: large objects of this heap, not used after.
+    unsafe { h.free_large(b) };
+    // SAFETY: as above.
+    let c_byte = unsafe { (c as *mut u8).read() };
+    CALLS.with(|c| c.borrow_mut().clear());
+    let free = GROW_PAGES - 6;
+    assert_eq!(h.scavenge(), free, "every free page");
+    assert_eq!(h.pages_released(), free);
+    let calls = CALLS.with(|c| c.take());
+    assert_eq!(calls, [(false, b, 8 * PAGE_SIZE), (false, c + 2 * PAGE_SIZE, (GROW_PAGES - 14) * PAGE_SIZE)]);
+    // SAFETY: in use, so never released: its bytes are untouched.
+    assert_eq!(unsafe { (c as *mut u8).read() }, c_byte);
+    assert_eq!(h.scavenge(), 0, "nothing left to release");
+    // The lowest run of 10 is after `c` (the hole at `b` has 8): all of it
+    // released, so all of it is backed again.
+    let d = h.alloc_large(10 * PAGE_SIZE).unwrap().as_ptr() as usize;
+    assert_eq!(d, c + 2 * PAGE_SIZE);
+    assert_eq!(CALLS.with(|c| c.take()), [(true, d, 10 * PAGE_SIZE)]);
+    assert_eq!(h.pages_released(), free - 10);
+    let e = h.alloc_large(3 * PAGE_SIZE).unwrap().as_ptr() as usize;
+    assert_eq!((e, CALLS.with(|c| c.take())), (b, vec![(true, b, 3 * PAGE_SIZE)]));
+    let _ = a;
 }

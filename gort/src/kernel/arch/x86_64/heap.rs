@@ -24,9 +24,12 @@ use linked_list_allocator::Heap as Arena;
 
 use super::memory;
 use super::sync::IrqLock;
+use runtime::heap::mheap::{Backing, MHeap};
+use runtime::heap::sizeclass::PAGE_SIZE as HEAP_PAGE;
 use runtime::heap::sizeclass::{same_class, MAX_SMALL_SIZE};
-use runtime::heap::{mheap::MHeap, sizeclass::PAGE_SIZE as HEAP_PAGE};
 use runtime::sched::LockRank;
+use x86_64::structures::paging::{Page, PhysFrame};
+use x86_64::VirtAddr;
 
 struct KernelHeap(IrqLock<Arena>);
 
@@ -110,6 +113,30 @@ unsafe impl GlobalAlloc for KernelHeap {
     }
 }
 
+/// Gives the frames behind `[addr, addr + len)` of the heap's region back
+/// (the heap's scavenger, with no lock held and interrupts on): unmaps a
+/// chunk of pages, shoots the chunk down on every CPU, then frees its
+/// frames, so no CPU can reach a frame through a stale translation once it
+/// is free.
+fn release_heap(addr: usize, len: usize) {
+    const CHUNK: usize = 512;
+    let (addr, pages) = (addr as u64, len as u64 / memory::PAGE_SIZE);
+    let mut done = 0;
+    while done < pages {
+        let n = (pages - done).min(CHUNK as u64);
+        let start = addr + done * memory::PAGE_SIZE;
+        let mut frames: [Option<PhysFrame>; CHUNK] = [None; CHUNK];
+        for (i, slot) in frames.iter_mut().enumerate().take(n as usize) {
+            *slot = memory::unmap(Page::containing_address(VirtAddr::new(start + i as u64 * memory::PAGE_SIZE)));
+        }
+        super::tlb::shootdown(start, start + n * memory::PAGE_SIZE);
+        for frame in frames.into_iter().flatten() {
+            memory::free_frame(frame);
+        }
+        done += n;
+    }
+}
+
 /// Maps the boot arena (sized for the heap's tables), then makes the heap
 /// over its region. Boot CPU, once, after `memory::init`.
 pub fn init() {
@@ -136,7 +163,9 @@ pub fn init() {
     // SAFETY: the region is the heap's alone (its own PML4 slot), page
     // aligned (`HEAP_REGION_COLOR`), and `back_heap` maps every page it
     // says yes to.
-    unsafe { runtime::heap::init(region as usize, pages, memory::back_heap) };
+    let backing = Backing { back: memory::back_heap, release: release_heap };
+    // SAFETY: as above.
+    unsafe { runtime::heap::init(region as usize, pages, backing) };
     log::info!("heap: a region of {} MiB; boot arena {} MiB", region_bytes >> 20, arena_bytes >> 20);
 }
 

@@ -112,8 +112,10 @@ type Batch<T> = [Option<Box<T>>; 64];
 /// batch's previous objects as it overwrites them (Go: garbage), and swaps
 /// each full batch with the one in a shared slot, going on with a batch
 /// another goroutine filled. Most drops free an object another goroutine
-/// allocated, mostly on another P: a remote free. The batches left over at
-/// the end are dropped after the timer stops.
+/// allocated, mostly on another P: a remote free. Where Go leaves garbage,
+/// ours frees: each goroutine's last, partly filled batch when its loop
+/// ends (inside the timed region, as Go's would become garbage there), and
+/// the batch left in the slot after the timer stops.
 fn malloc_parallel<T: Default + Send>(b: &mut B) {
     let slot = AtomicPtr::<Batch<T>>::new(ptr::null_mut());
     b.run_parallel(|pb| {

@@ -81,36 +81,7 @@ pub fn unlock_os_thread() {
     sched::unlock_os_thread()
 }
 
-/// Go's `runtime.MemStats`: the fields that have a meaning in gort (no
-/// collector yet: the `GC*` and pause fields are left out). Bytes unless
-/// named otherwise.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MemStats {
-    /// Bytes of live heap objects.
-    pub heap_alloc: u64,
-    /// Bytes allocated over the program's life (never decreases).
-    pub total_alloc: u64,
-    /// Bytes of address space the heap has grown into (backed by memory,
-    /// or released and backed again when used).
-    pub heap_sys: u64,
-    /// Bytes of the heap in no span (free pages, backed or released).
-    pub heap_idle: u64,
-    /// Bytes in spans and large objects.
-    pub heap_inuse: u64,
-    /// Bytes of free pages given back to the machine.
-    pub heap_released: u64,
-    /// Live heap objects.
-    pub heap_objects: u64,
-    /// Heap objects allocated over the program's life.
-    pub mallocs: u64,
-    /// Heap objects freed over the program's life.
-    pub frees: u64,
-    /// Bytes of address space obtained for the heap, as Go's `Sys` (the
-    /// heap's part of it: goroutine stacks are not counted here).
-    pub sys: u64,
-    /// Per size class: (object size, mallocs, frees), Go's `BySize`.
-    pub by_size: [(u32, u64, u64); 68],
-}
+pub use crate::kernel::runtime::heap::{BySize, MemStats};
 
 /// Go's `runtime.ReadMemStats`: the heap's figures, exact (the world is
 /// stopped while they are summed).
@@ -121,24 +92,7 @@ pub struct MemStats {
 /// assert!(gort::runtime::read_mem_stats().heap_alloc >= before.heap_alloc + (1 << 20));
 /// ```
 pub fn read_mem_stats() -> MemStats {
-    let h = crate::kernel::runtime::heap::read_mem_stats();
-    let mut by_size = [(0u32, 0u64, 0u64); 68];
-    for (out, s) in by_size.iter_mut().zip(h.by_size.iter()) {
-        *out = (s.size as u32, s.mallocs, s.frees);
-    }
-    MemStats {
-        heap_alloc: h.heap_alloc,
-        total_alloc: h.total_alloc,
-        heap_sys: h.heap_sys,
-        heap_idle: h.heap_idle,
-        heap_inuse: h.heap_inuse,
-        heap_released: h.heap_released,
-        heap_objects: h.heap_objects,
-        mallocs: h.mallocs,
-        frees: h.frees,
-        sys: h.heap_sys,
-        by_size,
-    }
+    crate::kernel::runtime::heap::read_mem_stats()
 }
 
 pub mod debug {

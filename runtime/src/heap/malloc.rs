@@ -171,7 +171,7 @@ impl Heap {
 
     /// Sums the caches' and the large objects' counters into `stats`
     /// (exact when nothing allocates meanwhile: a stopped world).
-    pub fn add_stats<'a>(&self, caches: impl Iterator<Item = &'a MCache>, stats: &mut HeapStats) {
+    pub fn add_stats<'a>(&self, caches: impl Iterator<Item = &'a MCache>, stats: &mut MemStats) {
         let mut add = |c: &MCache| {
             for class in SizeClass::all() {
                 let (m, f) = (c.stats().mallocs[class.index()].get(), c.stats().frees[class.index()].get());
@@ -203,36 +203,55 @@ impl Heap {
         stats.heap_inuse = (self.mheap.pages_in_use() as u64) << PAGE_SHIFT;
         stats.heap_idle = stats.heap_sys - stats.heap_inuse.min(stats.heap_sys);
         stats.heap_released = (self.mheap.pages_released() as u64) << PAGE_SHIFT;
+        stats.sys = stats.heap_sys;
     }
 }
 
 /// One size class's counts (Go's `MemStats.BySize` entry).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BySize {
-    /// The class's object size.
+    /// The class's object size in bytes.
     pub size: u64,
+    /// Objects of the class allocated over the program's life.
     pub mallocs: u64,
+    /// Objects of the class freed over the program's life.
     pub frees: u64,
 }
 
-/// The heap's figures (the `runtime.MemStats` fields the heap defines).
+/// Go's `runtime.MemStats`: the fields that have a meaning in gort (no
+/// collector yet: the `GC*` and pause fields are left out). Bytes unless
+/// named otherwise.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HeapStats {
+pub struct MemStats {
+    /// Bytes of live heap objects.
     pub heap_alloc: u64,
+    /// Bytes allocated over the program's life (never decreases).
     pub total_alloc: u64,
+    /// Bytes of address space the heap has grown into (backed by memory,
+    /// or released and backed again when used).
     pub heap_sys: u64,
+    /// Bytes of the heap in no span (free pages, backed or released).
     pub heap_idle: u64,
+    /// Bytes in spans and large objects.
     pub heap_inuse: u64,
+    /// Bytes of free pages given back to the machine.
     pub heap_released: u64,
+    /// Live heap objects.
     pub heap_objects: u64,
+    /// Heap objects allocated over the program's life.
     pub mallocs: u64,
+    /// Heap objects freed over the program's life.
     pub frees: u64,
+    /// Bytes of address space obtained for the heap, as Go's `Sys` (the
+    /// heap's part of it: goroutine stacks are not counted here).
+    pub sys: u64,
+    /// Per size class (Go's `BySize`; entry 0, large objects, is empty).
     pub by_size: [BySize; NUM_SIZE_CLASSES],
 }
 
-impl Default for HeapStats {
+impl Default for MemStats {
     fn default() -> Self {
-        HeapStats {
+        MemStats {
             heap_alloc: 0,
             total_alloc: 0,
             heap_sys: 0,
@@ -242,6 +261,7 @@ impl Default for HeapStats {
             heap_objects: 0,
             mallocs: 0,
             frees: 0,
+            sys: 0,
             by_size: [BySize::default(); NUM_SIZE_CLASSES],
         }
     }
@@ -297,8 +317,8 @@ fn out_of_memory(heap: &Heap, size: usize) -> ! {
 /// The heap's figures now: every P's cache summed without stopping them
 /// (each counter is read whole; the sum is exact only when nothing
 /// allocates meanwhile: [`read_mem_stats`] stops the world for that).
-pub fn stats() -> HeapStats {
-    let mut stats = HeapStats::default();
+pub fn stats() -> MemStats {
+    let mut stats = MemStats::default();
     if let Some(heap) = get() {
         let ps = (0..crate::sched::p::MAX_P).filter_map(crate::sched::p::allp);
         // SAFETY: only the counters are read, through atomics (`Counter`);
@@ -310,7 +330,7 @@ pub fn stats() -> HeapStats {
 
 /// Go's `runtime.ReadMemStats` for the heap's figures: exact, with the
 /// world stopped while the counters are summed.
-pub fn read_mem_stats() -> HeapStats {
+pub fn read_mem_stats() -> MemStats {
     let stopped = crate::sched::stop_the_world();
     let stats = stats();
     crate::sched::start_the_world(stopped, None);

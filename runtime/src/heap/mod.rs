@@ -55,8 +55,10 @@ pub mod pages;
 pub mod remote;
 pub mod sizeclass;
 pub mod span;
+#[cfg(test)]
+mod test_rng;
 
 #[cfg(all(any(test, feature = "sched"), not(loom)))]
 pub(crate) use malloc::{flush_all_stopped, flush_p, scavenge};
 #[cfg(all(any(test, feature = "sched"), not(loom)))]
-pub use malloc::{free, get, init, malloc, read_mem_stats, stats, BySize, Heap, HeapStats};
+pub use malloc::{free, get, init, malloc, read_mem_stats, stats, BySize, Heap, MemStats};

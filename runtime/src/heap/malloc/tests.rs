@@ -12,6 +12,7 @@ use std::vec::Vec;
 
 use super::*;
 use crate::heap::mheap::Backing;
+use crate::heap::test_rng::Rng;
 
 /// A heap over a fresh, leaked region of `pages` pages of host memory.
 fn heap(pages: usize) -> &'static Heap {
@@ -20,21 +21,6 @@ fn heap(pages: usize) -> &'static Heap {
     let base = (region.as_mut_ptr() as usize).next_multiple_of(PAGE_SIZE);
     // SAFETY: leaked for this heap alone, page aligned; host memory needs no backing.
     Box::leak(Box::new(unsafe { Heap::new(base, pages, Backing { back: |_, _| true, release: |_, _| {} }) }))
-}
-
-/// xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// A live block: where, how big, and the byte it is filled with.
@@ -51,7 +37,7 @@ fn random_layout(rng: &mut Rng) -> (usize, usize) {
         0..70 => 1 + rng.below(256),
         70..95 => 1 + rng.below(32 << 10),
         _ => 1 + rng.below(200 << 10),
-    } as usize;
+    };
     let align = match rng.below(20) {
         0..14 => 1usize << rng.below(4),
         14..19 => 1usize << rng.below(13),
@@ -143,9 +129,9 @@ fn random_blocks_from_four_threads_with_remote_frees_never_overlap() {
                         mine.push(b);
                         allocs += 1;
                     } else {
-                        let b = mine.swap_remove(rng.below(mine.len() as u64) as usize);
+                        let b = mine.swap_remove(rng.below(mine.len()));
                         if rng.below(3) == 0 {
-                            let to = (t + 1 + rng.below(THREADS as u64 - 1) as usize) % THREADS;
+                            let to = (t + 1 + rng.below(THREADS - 1)) % THREADS;
                             txs[to].send(b).unwrap();
                         } else {
                             free(&mut cache, b);
@@ -174,7 +160,7 @@ fn random_blocks_from_four_threads_with_remote_frees_never_overlap() {
     let allocs: u64 = results.iter().map(|r| r.1).sum();
     let frees: u64 = results.iter().map(|r| r.2).sum();
     assert_eq!(allocs, frees, "the test freed everything it allocated");
-    let mut stats = HeapStats::default();
+    let mut stats = MemStats::default();
     heap.add_stats(results.iter().map(|r| &r.0), &mut stats);
     assert_eq!((stats.mallocs, stats.frees), (allocs, frees), "the counters are what the test did");
     assert_eq!((stats.heap_alloc, stats.heap_objects), (0, 0), "nothing is live");

@@ -2,21 +2,7 @@
 //! page states searched page by page.
 use super::*;
 
-/// xorshift64*: deterministic, so a failure names its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use crate::heap::test_rng::Rng;
 
 /// The model: `true` = in use.
 fn model_first_fit(used: &[bool], n: usize) -> Option<usize> {

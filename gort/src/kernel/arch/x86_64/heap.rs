@@ -174,8 +174,8 @@ pub fn init() {
 /// snapshot of running counters (`runtime::heap::stats`).
 pub fn stats() -> (usize, usize) {
     let heap = runtime::heap::stats();
-    let (_, pages) = runtime::heap::get().map_or((0, 0), |h| h.mheap().region());
-    let free = (pages * HEAP_PAGE).saturating_sub(heap.heap_inuse as usize);
+    let region = runtime::heap::get().map_or(0, |h| h.mheap().region().1 * HEAP_PAGE);
+    let free = region.saturating_sub(heap.heap_inuse as usize);
     (heap.heap_alloc as usize + arena_stats().0, free)
 }
 

@@ -136,23 +136,39 @@ pub fn irqalloc() -> bool {
 }
 
 /// `test=heapgrow` (the test gives the guest 2 GiB): the heap grows past
-/// 1 GiB (1 MiB blocks and a million small objects, each touched), then
+/// 1 GiB (4 MiB blocks, each made on a goroutine of its own at a depth of its own, and a million small objects, each touched), then
 /// everything is dropped and `free_os_memory` gives the frames back: the
 /// free frames, measured in the frame allocator, come back to within the
 /// page tables that stay. `read_mem_stats` follows along.
 pub fn heapgrow() -> bool {
-    const BIG: usize = 1100;
+    const BIG: usize = 280;
+    const BIG_BYTES: usize = 4 << 20; // the heap's growth step: each grows it
     const SMALL: usize = 1_000_000;
     let frames0 = arch::memory::free_frames();
     let s0 = runtime::heap::read_mem_stats();
-    let mut big: Vec<Box<[u8]>> = Vec::with_capacity(BIG);
+    // Each big block on a goroutine of its own, at a stack depth of its
+    // own: every block grows the heap (maps frames under the page-table
+    // lock) from a stack that has not grown yet, its pointer somewhere else
+    // in the page each time (`memory::prefault_own_stack`).
+    let made = Chan::<(usize, Box<[u8]>)>::new(0);
     for i in 0..BIG {
-        let mut b = alloc::vec![0u8; 1 << 20].into_boxed_slice();
-        for byte in b.iter_mut().step_by(4096) {
-            *byte = i as u8;
-        }
-        big.push(b);
+        let made = made.clone();
+        sched::go(move || {
+            let mut b = None;
+            at_depth(i % 64, &mut || b = Some(alloc::vec![0u8; BIG_BYTES].into_boxed_slice()));
+            let mut b = b.expect("at_depth calls it");
+            for byte in b.iter_mut().step_by(4096) {
+                *byte = i as u8;
+            }
+            made.send((i, b));
+        });
     }
+    let mut big: Vec<Option<Box<[u8]>>> = (0..BIG).map(|_| None).collect();
+    for _ in 0..BIG {
+        let (i, b) = made.recv().expect("the channel stays open");
+        big[i] = Some(b);
+    }
+    let big: Vec<Box<[u8]>> = big.into_iter().map(|b| b.expect("every index came once")).collect();
     let small: Vec<Box<[u64; 4]>> = (0..SMALL as u64).map(|i| Box::new([i; 4])).collect();
     let frames1 = arch::memory::free_frames();
     let s1 = runtime::heap::read_mem_stats();
@@ -176,7 +192,23 @@ pub fn heapgrow() -> bool {
         frames2 - frames1,
         s1.heap_objects
     );
-    // What stays: the page tables of the heap's region (one per 2 MiB), and
-    // pages in use before and still.
-    intact && s1.heap_sys > 1 << 30 && kept < used / 100 + 256 && s2.heap_alloc <= s0.heap_alloc + (64 << 10)
+    // What stays: the page tables of the heap's region (one per 2 MiB),
+    // pages in use before and still, and the dead goroutines' Gs (kept for
+    // reuse, as Go keeps them).
+    intact
+        && s1.heap_sys > 1 << 30
+        && kept < used / 100 + 256
+        && s2.heap_alloc <= s0.heap_alloc + (64 << 10) + BIG as u64 * 512
+}
+
+/// Calls `f` `depth` frames of about 100 bytes below the caller.
+#[inline(never)]
+fn at_depth(depth: usize, f: &mut dyn FnMut()) {
+    let pad = core::hint::black_box([depth as u8; 64]);
+    if depth == 0 {
+        f();
+    } else {
+        at_depth(depth - 1, f);
+    }
+    core::hint::black_box(&pad);
 }

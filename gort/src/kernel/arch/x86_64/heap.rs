@@ -42,6 +42,7 @@ const ARENA_BASE_BYTES: u64 = 8 << 20;
 impl KernelHeap {
     #[cold]
     fn arena_alloc(&self, layout: Layout) -> *mut u8 {
+        // Before the heap: the boot CPU's stack, fully mapped.
         self.0.lock().allocate_first_fit(layout).map_or(core::ptr::null_mut(), |p| p.as_ptr())
     }
 }
@@ -82,8 +83,13 @@ unsafe impl GlobalAlloc for KernelHeap {
                 // the heap's, since it lies in its region; null never does.
                 unsafe { runtime::heap::free(heap, NonNull::new_unchecked(ptr)) }
             }
-            // SAFETY: a block of the arena (not in the heap's region).
-            _ => unsafe { self.0.lock().deallocate(NonNull::new_unchecked(ptr), layout) },
+            _ => {
+                // A boot-time block freed later, perhaps on a goroutine
+                // stack: map what the arena's lock will use first.
+                super::memory::prefault_own_stack();
+                // SAFETY: a block of the arena (not in the heap's region).
+                unsafe { self.0.lock().deallocate(NonNull::new_unchecked(ptr), layout) }
+            }
         }
     }
 
@@ -121,6 +127,7 @@ unsafe impl GlobalAlloc for KernelHeap {
 fn release_heap(addr: usize, len: usize) {
     const CHUNK: usize = 512;
     let (addr, pages) = (addr as u64, len as u64 / memory::PAGE_SIZE);
+    super::memory::prefault_own_stack(); // `unmap` holds the page-table lock
     let mut done = 0;
     while done < pages {
         let n = (pages - done).min(CHUNK as u64);

@@ -164,6 +164,49 @@ pub fn goroutine_stack_region() -> (u64, u64) {
     (GSTACK_BASE.load(Ordering::Relaxed) + GSTACK_COLOR, SLOT_SIZE - GSTACK_COLOR)
 }
 
+/// The stack that code holding the stack arena's, the page-table or frame
+/// lock, the boot arena's or the console's lock may use on a goroutine
+/// stack: what [`prefault_own_stack`] maps before such code starts.
+pub const LOCKED_STACK_BUDGET: u64 = 16 * 1024;
+
+/// The goroutine stacks' slot stride (`stack::init` sets it; 0 before).
+static GSTACK_STRIDE: AtomicU64 = AtomicU64::new(0);
+
+/// Records the goroutine stacks' slot stride (`stack::init`, once).
+pub fn set_goroutine_stack_stride(stride: u64) {
+    GSTACK_STRIDE.store(stride, Ordering::Relaxed);
+}
+
+/// Touches [`LOCKED_STACK_BUDGET`] bytes of the caller's stack below its
+/// stack pointer, so that the code that follows can hold the stack arena's
+/// or the page-table lock without faulting to grow its own stack (which
+/// takes them again: `stack.rs`, invariants). Free on a boot, system or
+/// interrupt stack (fully mapped); on a goroutine's, a read per page.
+pub fn prefault_own_stack() {
+    let stride = GSTACK_STRIDE.load(Ordering::Relaxed);
+    if stride == 0 {
+        return; // before the goroutine stacks
+    }
+    let (base, len) = goroutine_stack_region();
+    let here = 0u8;
+    let sp = core::hint::black_box(&here) as *const u8 as u64;
+    if sp < base || sp >= base + len {
+        return; // a boot, system or interrupt stack: fully mapped
+    }
+    // Lock-free (the console's lock may already be held, or the page
+    // tables'): the geometry never changes, and our own slot is live; a
+    // slot's lowest two pages are its guard (`stack.rs`).
+    let floor = base + (sp - base) / stride * stride + 2 * PAGE_SIZE;
+    let mut page = (sp & !(PAGE_SIZE - 1)).saturating_sub(PAGE_SIZE);
+    while page >= floor && page + LOCKED_STACK_BUDGET > sp {
+        // SAFETY: `page` lies inside our own live reservation, above its
+        // guard: reading it maps it (through `stack::grow`) if it is not
+        // mapped yet.
+        unsafe { core::ptr::read_volatile(page as *const u8) };
+        page -= PAGE_SIZE;
+    }
+}
+
 /// The base of the boot arena's virtual area (`heap.rs`).
 pub fn arena_base() -> VirtAddr {
     VirtAddr::new(SLOT_BASE.load(Ordering::Relaxed) + HEAP_COLOR)
@@ -188,6 +231,9 @@ pub fn back_heap(addr: usize, len: usize) -> bool {
     if free_frames() < pages + pages / 512 + HEAP_FRAME_RESERVE {
         return false;
     }
+    // An allocating goroutine may be growing the heap: map the stack `map`
+    // will use now, not under the page-table lock (`stack.rs`, invariants).
+    prefault_own_stack();
     for i in 0..pages {
         let page = Page::containing_address(VirtAddr::new(addr + i * PAGE_SIZE));
         let Some(frame) = alloc_frame() else {

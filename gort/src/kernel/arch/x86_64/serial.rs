@@ -27,8 +27,10 @@ pub fn init() {
     PORT.lock().init();
 }
 
-/// Writes formatted text to the console, holding the console lock.
+/// Writes formatted text to the console, holding the console lock (the
+/// formatting runs under it: a goroutine's stack is mapped for it first).
 pub fn write_fmt(args: fmt::Arguments<'_>) {
+    super::memory::prefault_own_stack();
     let _ = PORT.lock().write_fmt(args);
 }
 

@@ -54,7 +54,13 @@
 //! - Code that holds the page-table or frame lock must run on a fully mapped
 //!   stack (a CPU's boot stack, an IST stack, the scheduler's g0 stack): a
 //!   stack-growth fault while holding those locks would deadlock in `grow`.
-//!   Goroutine code never calls `memory::map` directly. The same holds for
+//!   Goroutine code that must take them (the heap growing or giving pages
+//!   back, `memory::back_heap` and `heap::release_heap`; the boot arena's
+//!   lock; the console's) first maps what it will use of its own stack with
+//!   [`memory::prefault_own_stack`] ([`memory::LOCKED_STACK_BUDGET`], 16
+//!   KiB: the budget those paths must fit in, as Go's `nosplit` chains fit
+//!   in its stack guard). Debug builds catch a fault under them anyway as a
+//!   fatal lock ordering problem (stackArena under pageTable). The same holds for
 //!   `ARENA` itself (a fault inside `alloc` would deadlock in `grow`): like
 //!   Go's `newproc` and `stackfree`, `alloc` and `free` run on the system
 //!   stack.
@@ -195,6 +201,7 @@ pub fn init(reservation: u64) {
     let (base, len) = memory::goroutine_stack_region();
     let stride = reservation + PAGE_SIZE;
     let slots = (len / stride) as usize;
+    memory::set_goroutine_stack_stride(stride);
     *ARENA.lock() = Some(Arena {
         base,
         reservation,
@@ -443,7 +450,7 @@ pub fn grow(addr: u64, error_code: u64) -> bool {
 /// are left alone. Interrupts
 /// enabled, no lock held; on any stack (the caller's own is pre-faulted).
 pub fn release(parked: &[(GStack, u64)]) -> StackRelease {
-    prefault_own_stack(16 * 1024);
+    memory::prefault_own_stack();
     // 1. Buffers, outside every lock.
     let mut work: Vec<(GStack, Box<[u8]>)> = parked
         .iter()
@@ -500,29 +507,6 @@ pub fn release(parked: &[(GStack, u64)]) -> StackRelease {
         memory::free_frame(f);
     }
     done // the buffers of slots a fault took back are dropped here
-}
-
-/// Touches `bytes` of the caller's stack below its stack pointer, so that the
-/// code that follows can hold `ARENA` or the page-table lock without faulting
-/// to grow its own stack (which takes them again).
-fn prefault_own_stack(bytes: u64) {
-    let here = 0u8;
-    let sp = core::hint::black_box(&here) as *const u8 as u64;
-    let floor = match place(sp) {
-        Place::Live(slot) => {
-            let arena = ARENA.lock();
-            let a = arena.as_ref().expect("stack arena not initialized");
-            a.top(slot) - a.reservation + PAGE_SIZE // above the guard page
-        }
-        _ => return, // a boot or system stack: fully mapped
-    };
-    let mut page = (sp & !(PAGE_SIZE - 1)).saturating_sub(PAGE_SIZE);
-    while page >= floor && page + bytes > sp {
-        // SAFETY: `page` lies inside our own live reservation, above its
-        // guard: reading it maps it (through `grow`) if it is not mapped yet.
-        unsafe { core::ptr::read_volatile(page as *const u8) };
-        page -= PAGE_SIZE;
-    }
 }
 
 /// The word at `addr` of a released stack, read from its buffer (goroutine

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use object::{Object, ObjectSymbol, SymbolKind};
+use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 
 /// The repository this runner was built from.
 pub fn repo() -> PathBuf {
@@ -178,6 +178,39 @@ pub fn toolchain() -> String {
         })
         .expect("rust-toolchain.toml names a channel")
         .to_string()
+}
+
+/// The direct calls (`call rel32`) in `elf`'s code to the functions named
+/// `targets`, as (calling function, called function): what a check that
+/// they inlined everywhere expects to be empty. Decodes no instructions: it
+/// looks for the call opcode followed by a displacement that lands exactly
+/// on a target, which other bytes match by chance about once in 2^32.
+pub fn direct_calls(elf: &Path, targets: &[&str]) -> Result<Vec<(String, String)>, String> {
+    let bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let file = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let functions: Vec<(u64, u64, String)> = file
+        .symbols()
+        .filter(|s| s.kind() == SymbolKind::Text && s.address() != 0)
+        .filter_map(|s| Some((s.address(), s.size(), s.name().ok()?.to_string())))
+        .collect();
+    let wanted: HashMap<u64, &str> =
+        functions.iter().filter(|(_, _, n)| targets.contains(&n.as_str())).map(|(a, _, n)| (*a, n.as_str())).collect();
+    let text = file.section_by_name(".text").ok_or_else(|| format!("{}: no .text", elf.display()))?;
+    let (base, code) = (text.address(), text.data().map_err(|e| format!("{}: {e}", elf.display()))?);
+    let mut calls = Vec::new();
+    for (i, window) in code.windows(5).enumerate() {
+        if window[0] != 0xe8 {
+            continue;
+        }
+        let at = base + i as u64;
+        let displacement = i32::from_le_bytes([window[1], window[2], window[3], window[4]]);
+        let target = (at + 5).wrapping_add_signed(i64::from(displacement));
+        if let Some(callee) = wanted.get(&target) {
+            let caller = functions.iter().find(|(a, size, _)| (*a..a + size).contains(&at));
+            calls.push((caller.map_or_else(|| format!("{at:#x}"), |(_, _, n)| n.clone()), callee.to_string()));
+        }
+    }
+    Ok(calls)
 }
 
 fn make_images(built: &Built, dir: &Path) -> Result<(), String> {

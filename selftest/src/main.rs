@@ -134,6 +134,8 @@ pub const SCENARIOS: &[Scenario] = &[
         about: "10 s of blocks of random sizes allocated on every CPU and freed on another: none lost or corrupted" },
     Scenario { name: "heapgrow", phase: Goroutine, run: heap::heapgrow,
         about: "the heap grown past 1 GiB in a 2 GiB guest, dropped, and its frames given back by free_os_memory" },
+    Scenario { name: "bgscavenge", phase: Goroutine, run: heap::bgscavenge,
+        about: "256 MiB dropped; idle CPUs give the free pages' frames back once they aged (200 ms here), nothing before" },
     Scenario { name: "oom", phase: Goroutine, run: heap::oom,
         about: "allocating until the heap cannot grow: fatal error: runtime: out of memory, with the heap's figures" },
     Scenario { name: "parked", phase: Goroutine, run: scavenge::parked,

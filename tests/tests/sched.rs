@@ -195,6 +195,15 @@ fn the_heap_grows_past_a_gib_and_gives_the_frames_back() {
 }
 
 #[test]
+fn idle_cpus_give_long_free_heap_pages_back() {
+    let out = boot_with(&Config { memory_mib: 1024, ..config(2, Firmware::Bios, "test=bgscavenge") });
+    let line = find_line(&out, "bgscavenge: ").unwrap_or_else(|| panic!("no report: {}", out.output));
+    expect_verdict(&out, Verdict::Pass);
+    let used = number_after(line, "bgscavenge: ");
+    assert!(number_after(line, "idle (") * 2 >= used, "the scavenger released the pages: {line}");
+}
+
+#[test]
 fn parked_goroutines_memory_is_measured_and_given_back() {
     let out = boot(2, Firmware::Bios, "test=parked");
     expect_verdict(&out, Verdict::Pass);

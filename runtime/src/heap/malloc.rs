@@ -29,8 +29,10 @@ use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use super::mcache::{free_block, MCache};
 use super::mcentral::MCentral;
-use super::mheap::{Backing, Block, MHeap};
-use super::sizeclass::{class_for, SizeClass, NUM_SIZE_CLASSES, NUM_SPAN_CLASSES, PAGE_SHIFT, PAGE_SIZE};
+use super::mheap::{Backing, Block, Located, MHeap};
+use super::sizeclass::{
+    class_for, size_to_class, SizeClass, NUM_SIZE_CLASSES, NUM_SPAN_CLASSES, PAGE_SHIFT, PAGE_SIZE,
+};
 use crate::sched::{GLock, LockRank, PreemptOff};
 
 /// The id of `mcache0`'s spans (P `i`'s cache is `i + 1`).
@@ -169,14 +171,18 @@ impl Heap {
         f(&mut self.cache0.lock())
     }
 
-    /// Sums the caches' and the large objects' counters into `stats`
-    /// (exact when nothing allocates meanwhile: a stopped world).
-    pub fn add_stats<'a>(&self, caches: impl Iterator<Item = &'a MCache>, stats: &mut MemStats) {
+    /// Sums the caches' (with their spans') and the large objects' counters
+    /// into `stats`.
+    ///
+    /// # Safety
+    /// Nothing allocates or frees through the caches meanwhile: the world
+    /// is stopped, or the caller owns them.
+    pub unsafe fn add_stats<'a>(&self, caches: impl Iterator<Item = &'a MCache>, stats: &mut MemStats) {
         let mut add = |c: &MCache| {
-            for class in SizeClass::all() {
-                let (m, f) = (c.stats().mallocs[class.index()].get(), c.stats().frees[class.index()].get());
-                stats.by_size[class.index()].mallocs += m;
-                stats.by_size[class.index()].frees += f;
+            // SAFETY: the caller's contract.
+            for (class, (m, f)) in unsafe { c.counts() }.into_iter().enumerate() {
+                stats.by_size[class].mallocs += m;
+                stats.by_size[class].frees += f;
             }
         };
         caches.for_each(&mut add);
@@ -267,39 +273,101 @@ impl Default for MemStats {
     }
 }
 
-/// Runs `f` on the calling CPU's cache: its P's, pinned, or `mcache0`.
+/// The calling CPU's P's cache, if its M has a P. The caller is pinned
+/// (`PreemptOff`) for as long as it uses the cache, and borrows the pin
+/// mutably so that it holds one such reference at a time.
 #[inline]
-fn with_cache<R>(heap: &Heap, f: impl FnOnce(&mut MCache) -> R) -> R {
-    let _pin = PreemptOff::new();
+fn p_cache(_pin: &mut PreemptOff) -> Option<&mut MCache> {
     let p = crate::sched::m::getm().p.load(Ordering::Relaxed);
-    if p.is_null() {
-        return heap.with_cache0(f);
-    }
-    // SAFETY: the P is this M's, and we are pinned to the M: nobody else
-    // touches its cache (interrupt handlers never allocate). Ps are never
-    // freed.
-    f(unsafe { &mut *(*p).mcache.get() })
+    // SAFETY: the P is this M's, and the caller is pinned to the M: nobody
+    // else touches its cache (interrupt handlers never allocate). Ps are
+    // never freed.
+    unsafe { p.as_ref().map(|p| &mut *p.mcache.get()) }
 }
 
 /// Go's `mallocgc` for the global allocator: `size` bytes aligned to
 /// `align`; a fatal error if the heap is out of memory.
+///
+/// The fast path, inlined into the global allocator: a small object with
+/// a word's alignment or less (every class's size is a multiple of 8),
+/// from the span the P's cache holds for its class. Everything else
+/// (another alignment, a large object, an empty span, an M without a P)
+/// goes through [`malloc_slow`], out of line.
 #[inline]
 pub fn malloc(heap: &Heap, size: usize, align: usize) -> *mut u8 {
-    let p = with_cache(heap, |c| heap.alloc_in(c, size, align));
+    if align <= 8 {
+        if let Some(class) = size_to_class(size) {
+            let mut pin = PreemptOff::new();
+            if let Some(obj) = p_cache(&mut pin).and_then(|c| c.alloc_cached(class.noscan())) {
+                return obj.as_ptr();
+            }
+        }
+    }
+    malloc_slow(heap, size, align)
+}
+
+/// [`malloc`]'s every other case.
+#[cold]
+#[inline(never)]
+fn malloc_slow(heap: &Heap, size: usize, align: usize) -> *mut u8 {
+    let mut pin = PreemptOff::new();
+    let p = match p_cache(&mut pin) {
+        Some(cache) => heap.alloc_in(cache, size, align),
+        None => heap.with_cache0(|c| heap.alloc_in(c, size, align)),
+    };
+    drop(pin);
     if p.is_null() {
         out_of_memory(heap, size);
     }
     p
 }
 
-/// Frees a block [`malloc`] returned.
+/// Frees a block [`malloc`] returned; false, doing nothing, if `ptr` is
+/// not in the heap's region (the kernel's boot arena has its own blocks).
+///
+/// The fast path, inlined: an object of a span the P's cache holds goes
+/// onto that span's free list; everything else through [`free_slow`].
 ///
 /// # Safety
-/// `ptr` came from [`malloc`] on this heap and is freed once.
+/// `ptr` came from [`malloc`] on this heap and is freed once, or lies
+/// outside the heap's region.
 #[inline]
-pub unsafe fn free(heap: &Heap, ptr: NonNull<u8>) {
-    // SAFETY: forwarded; `with_cache` gives us the cache we own.
-    with_cache(heap, |c| unsafe { heap.free_in(c, ptr) });
+pub unsafe fn free(heap: &Heap, ptr: NonNull<u8>) -> bool {
+    match heap.mheap.locate(ptr.as_ptr() as usize) {
+        Located::Outside => return false,
+        Located::Small(span) => {
+            let mut pin = PreemptOff::new();
+            if let Some(cache) = p_cache(&mut pin) {
+                if span.owner() == cache.id() {
+                    // SAFETY: forwarded from the caller; the cache holds
+                    // the span (its owner is the cache's id).
+                    unsafe { cache.free_cached(span, ptr) };
+                    return true;
+                }
+            }
+        }
+        Located::Elsewhere => {}
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { free_slow(heap, ptr) };
+    true
+}
+
+/// [`free`]'s every other case: a remote free, a large object, an M
+/// without a P.
+///
+/// # Safety
+/// As [`free`], `ptr` in the heap's region.
+#[cold]
+#[inline(never)]
+unsafe fn free_slow(heap: &Heap, ptr: NonNull<u8>) {
+    let mut pin = PreemptOff::new();
+    match p_cache(&mut pin) {
+        // SAFETY: forwarded; the cache is ours, pinned.
+        Some(cache) => unsafe { heap.free_in(cache, ptr) },
+        // SAFETY: as above; `mcache0` under its lock.
+        None => heap.with_cache0(|c| unsafe { heap.free_in(c, ptr) }),
+    }
 }
 
 #[cold]
@@ -314,25 +382,18 @@ fn out_of_memory(heap: &Heap, size: usize) -> ! {
     ))
 }
 
-/// The heap's figures now: every P's cache summed without stopping them
-/// (each counter is read whole; the sum is exact only when nothing
-/// allocates meanwhile: [`read_mem_stats`] stops the world for that).
-pub fn stats() -> MemStats {
+/// Go's `runtime.ReadMemStats` for the heap's figures: exact, with the
+/// world stopped while the caches and their spans are summed.
+pub fn read_mem_stats() -> MemStats {
+    let stopped = crate::sched::stop_the_world();
     let mut stats = MemStats::default();
     if let Some(heap) = get() {
         let ps = (0..crate::sched::p::MAX_P).filter_map(crate::sched::p::allp);
-        // SAFETY: only the counters are read, through atomics (`Counter`);
-        // nothing else of a running P's cache is touched.
-        heap.add_stats(ps.map(|p| unsafe { &*p.mcache.get() }), &mut stats);
+        // SAFETY: the world is stopped: no P runs, so no cache or span of
+        // theirs changes while we read (and this M's own P does not
+        // allocate during the sum).
+        unsafe { heap.add_stats(ps.map(|p| &*p.mcache.get()), &mut stats) };
     }
-    stats
-}
-
-/// Go's `runtime.ReadMemStats` for the heap's figures: exact, with the
-/// world stopped while the counters are summed.
-pub fn read_mem_stats() -> MemStats {
-    let stopped = crate::sched::stop_the_world();
-    let stats = stats();
     crate::sched::start_the_world(stopped, None);
     stats
 }

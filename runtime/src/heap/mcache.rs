@@ -21,13 +21,16 @@
 //! destroyed by `procresize`, and at every GC's `stopTheWorld`).
 //!
 //! ## Statistics
-//! Each cache counts the allocations and frees done through it, per size
-//! class (Go keeps the same per-P counters, `mcache.scanAlloc` and the
-//! `heapStatsDelta`s, and sums them in `ReadMemStats`). A free is counted
-//! by the cache of the CPU that frees, so one class's frees and mallocs may
-//! sit in different caches; sums are exact once the world is stopped. The
-//! counters are atomics written with a plain load and store (the owner is
-//! the only writer), so other CPUs may read them without a data race.
+//! A span counts the objects its owner hands out and frees locally (two
+//! fields the fast paths write anyway, `span.rs`); the cache adds them to
+//! its per-class counters when the span leaves it, and
+//! [`counts`](MCache::counts) adds what its spans have not handed over yet. A remote
+//! free is counted by the cache of the CPU that frees, so one class's
+//! frees and mallocs may sit in different caches. Go keeps per-P counters
+//! the same way (`mcache.scanAlloc`, the `heapStatsDelta`s, allocation
+//! counts added at `refill`) and sums them in `ReadMemStats`; the sums are
+//! exact with the world stopped. The counters are atomics written with a
+//! plain load and store (the owner is the only writer).
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -99,38 +102,38 @@ impl MCache {
     /// An object of span class `spc`; `None` if the heap is out of memory.
     #[inline]
     pub fn alloc(&mut self, heap: &MHeap, central: &[MCentral], spc: SpanClass) -> Option<NonNull<u8>> {
+        self.alloc_cached(spc).or_else(|| self.refill(heap, central, spc))
+    }
+
+    /// An object of span class `spc` from the span the cache holds, if it
+    /// has one left: the fast path, no call unless the span's own free list
+    /// is empty.
+    #[inline]
+    pub fn alloc_cached(&mut self, spc: SpanClass) -> Option<NonNull<u8>> {
         let span = self.alloc[spc.index()];
-        if !span.is_null() {
-            // SAFETY: a span this cache holds: a live record we own.
-            if let Some(obj) = unsafe { (*span).alloc() } {
-                self.stats.mallocs[spc.size_class()].add(1);
-                return Some(obj);
-            }
+        if span.is_null() {
+            return None;
         }
-        self.refill(heap, central, spc)
+        // SAFETY: a span this cache holds: a live record we own.
+        unsafe { (*span).alloc() }
     }
 
     /// The span of `spc` ran out: give it back, take one with a free object.
     #[cold]
     #[inline(never)]
     fn refill(&mut self, heap: &MHeap, central: &[MCentral], spc: SpanClass) -> Option<NonNull<u8>> {
-        let central = &central[spc.index()];
         let old = core::mem::replace(&mut self.alloc[spc.index()], ptr::null());
         if !old.is_null() {
             // SAFETY: the span was ours; the cache no longer names it.
-            unsafe {
-                (*old).set_owner(0);
-                central.uncache_span(heap, &*old);
-            }
+            unsafe { self.give_back(heap, central, &*old) };
         }
-        let span = central.cache_span(heap, spc)?;
+        let span = central[spc.index()].cache_span(heap, spc)?;
         // SAFETY: `cache_span` hands us the span: we own it from here.
         unsafe { span.set_owner(self.id) };
         self.alloc[spc.index()] = span;
         // SAFETY: ours now; it has a free object (mcentral's invariant).
         let obj = unsafe { span.alloc() };
         debug_assert!(obj.is_some(), "{span:?} came from its mcentral with no free object");
-        self.stats.mallocs[spc.size_class()].add(u64::from(obj.is_some()));
         obj
     }
 
@@ -142,29 +145,75 @@ impl MCache {
     /// and is not used after; the caller is this cache's owner, pinned.
     #[inline]
     pub unsafe fn free(&mut self, central: &[MCentral], span: &Span, obj: NonNull<u8>) {
-        self.stats.frees[span.class().index()].add(1);
         if span.owner() == self.id {
-            // SAFETY: this cache holds the span, and we are its owner.
-            unsafe { span.free_local(obj) };
+            // SAFETY: forwarded from the caller; this cache holds the span.
+            unsafe { self.free_cached(span, obj) };
+            return;
+        }
+        self.stats.frees[span.class().index()].add(1);
         // SAFETY: the caller gives the object up.
-        } else if unsafe { span.free_remote(obj) } {
+        if unsafe { span.free_remote(obj) } {
             // SAFETY: we just unparked it.
             unsafe { central[span.span_class().index()].unpark(span) };
         }
     }
 
+    /// Frees `obj` to `span`, which this cache holds (its `owner` is our
+    /// id): the fast path, onto the span's local list.
+    ///
+    /// # Safety
+    /// As [`free`](Self::free), and `span.owner() == self.id()`.
+    #[inline]
+    pub unsafe fn free_cached(&mut self, span: &Span, obj: NonNull<u8>) {
+        debug_assert_eq!(span.owner(), self.id, "{span:?} is not held by cache {}", self.id);
+        // SAFETY: this cache holds the span, and the caller is its owner.
+        unsafe { span.free_local(obj) };
+    }
+
     /// Gives every span back to its mcentral (Go's `releaseAll`).
     pub fn flush(&mut self, heap: &MHeap, central: &[MCentral]) {
-        for (i, slot) in self.alloc.iter_mut().enumerate() {
-            let span = core::mem::replace(slot, ptr::null());
+        for i in 0..NUM_SPAN_CLASSES {
+            let span = core::mem::replace(&mut self.alloc[i], ptr::null());
             if !span.is_null() {
                 // SAFETY: the span was ours; the cache no longer names it.
-                unsafe {
-                    (*span).set_owner(0);
-                    central[i].uncache_span(heap, &*span);
-                }
+                unsafe { self.give_back(heap, central, &*span) };
             }
         }
+    }
+
+    /// Adds `span`'s counts to the statistics and gives it to its mcentral.
+    ///
+    /// # Safety
+    /// The cache held `span` and no longer names it.
+    unsafe fn give_back(&mut self, heap: &MHeap, central: &[MCentral], span: &Span) {
+        // SAFETY: still ours until `uncache_span`.
+        let (allocs, frees) = unsafe { span.take_counts() };
+        let class = span.class().index();
+        self.stats.mallocs[class].add(allocs as u64);
+        self.stats.frees[class].add(frees as u64);
+        // SAFETY: as above; the owner goes before the span does.
+        unsafe {
+            span.set_owner(0);
+            central[span.span_class().index()].uncache_span(heap, span);
+        }
+    }
+
+    /// The cache's statistics with what its spans counted and have not
+    /// added yet, per size class: (mallocs, frees).
+    ///
+    /// # Safety
+    /// The caller owns the cache, or the world is stopped.
+    pub unsafe fn counts(&self) -> [(u64, u64); NUM_SIZE_CLASSES] {
+        let mut counts: [(u64, u64); NUM_SIZE_CLASSES] =
+            core::array::from_fn(|c| (self.stats.mallocs[c].get(), self.stats.frees[c].get()));
+        for &span in self.alloc.iter().filter(|s| !s.is_null()) {
+            // SAFETY: a span this cache holds; its owner is not running
+            // (the caller's contract).
+            let (span, (allocs, frees)) = unsafe { (&*span, (*span).pending_counts()) };
+            let c = &mut counts[span.class().index()];
+            *c = (c.0 + allocs as u64, c.1 + frees as u64);
+        }
+        counts
     }
 }
 

@@ -54,7 +54,7 @@ use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use super::pages::PageAlloc;
 use super::sizeclass::{SpanClass, PAGE_SHIFT, PAGE_SIZE};
@@ -90,6 +90,16 @@ pub enum Block<'a> {
     Large { base: usize, npages: usize },
 }
 
+/// Where an address is ([`MHeap::locate`]).
+pub enum Located<'a> {
+    /// Not in the heap's region.
+    Outside,
+    /// In a span of small objects.
+    Small(&'a Span),
+    /// In the region, but not in a span of small objects.
+    Elsewhere,
+}
+
 /// What the heap's lock guards.
 struct Pages {
     alloc: PageAlloc,
@@ -98,6 +108,23 @@ struct Pages {
     /// One bit per page: set while its memory is given back (free pages the
     /// scavenger released; backed again when taken).
     released: Vec<u64>,
+    /// Per chunk of [`GROW_PAGES`] pages: when pages of it were last taken
+    /// or freed (`machine::nanotime`), for the background scavenger.
+    touched: Vec<u64>,
+}
+
+impl Pages {
+    /// Records that pages `[first, first + n)` changed hands at `now`.
+    fn touch(&mut self, first: usize, n: usize, now: u64) {
+        for chunk in first / GROW_PAGES..=(first + n.max(1) - 1) / GROW_PAGES {
+            self.touched[chunk] = now;
+        }
+    }
+
+    /// True if leaf `leaf` (64 pages) has a free page still backed.
+    fn has_free_backed(&self, leaf: usize) -> bool {
+        !self.alloc.leaf_bits(leaf) & !self.released[leaf] != 0
+    }
 }
 
 /// Spans over one region of pages.
@@ -111,6 +138,10 @@ pub struct MHeap {
     in_use: AtomicUsize,
     /// Free pages whose memory is given back (statistics).
     released: AtomicUsize,
+    /// The earliest time pages were freed since the background scavenger
+    /// last looked (`u64::MAX`: none), so an idle CPU can tell in one load
+    /// whether there may be pages to give back.
+    freed_since: AtomicU64,
     first: Vec<AtomicU32>,
     meta: Vec<UnsafeCell<MaybeUninit<Span>>>,
     /// Pages of the large object starting at each page (0 elsewhere); read
@@ -141,11 +172,17 @@ impl MHeap {
             backing,
             pages: GLock::new(
                 LockRank::MHeap,
-                Pages { alloc: PageAlloc::new(pages), grown: 0, released: alloc::vec![0; pages.div_ceil(64)] },
+                Pages {
+                    alloc: PageAlloc::new(pages),
+                    grown: 0,
+                    released: alloc::vec![0; pages.div_ceil(64)],
+                    touched: alloc::vec![0; pages.div_ceil(GROW_PAGES)],
+                },
             ),
             grown: AtomicUsize::new(0),
             in_use: AtomicUsize::new(0),
             released: AtomicUsize::new(0),
+            freed_since: AtomicU64::new(u64::MAX),
             first: (0..pages).map(|_| AtomicU32::new(NONE)).collect(),
             meta: (0..pages).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect(),
             large: (0..pages).map(|_| AtomicU32::new(0)).collect(),
@@ -156,7 +193,9 @@ impl MHeap {
     /// pages (the machine sizes the boot arena they come from with it).
     pub fn table_bytes(pages: usize) -> usize {
         let leaves = pages.div_ceil(64).next_power_of_two();
-        pages * (2 * size_of::<AtomicU32>() + size_of::<UnsafeCell<MaybeUninit<Span>>>()) + leaves * (8 + 2 * 12)
+        pages * (2 * size_of::<AtomicU32>() + size_of::<UnsafeCell<MaybeUninit<Span>>>())
+            + leaves * (8 + 2 * 12)
+            + pages.div_ceil(GROW_PAGES) * 8
     }
 
     /// The region: its first byte and its length in pages.
@@ -187,14 +226,44 @@ impl MHeap {
 
     /// Gives the memory of every free page back to the machine (Go's
     /// `scavenge` as `debug.FreeOSMemory` calls it); returns the pages
-    /// released. The runs are taken out of the page allocator while the
-    /// machine releases them, without the heap's lock: releasing waits for
-    /// every CPU (a TLB shootdown), and one of them may be spinning on the
-    /// lock with interrupts off.
+    /// released.
     pub fn scavenge(&self) -> usize {
+        self.release_free(|_, _| true, usize::MAX)
+    }
+
+    /// The background scavenger's pass (`scavenger.rs`): gives back the
+    /// memory of free pages in chunks where no page was taken or freed
+    /// since `before`, at most about `max` pages; returns the pages
+    /// released and when the next such chunk was last touched (`None`: no
+    /// free page left backed anywhere).
+    pub fn scavenge_untouched(&self, before: u64, max: usize) -> (usize, Option<u64>) {
+        // Looked at from here on: frees after this load set it again.
+        self.freed_since.store(u64::MAX, Ordering::Relaxed);
+        let released = self.release_free(|pages, leaf| pages.touched[leaf * 64 / GROW_PAGES] <= before, max);
+        let pages = self.pages.lock();
+        let next = (0..pages.grown.div_ceil(64))
+            .filter(|&leaf| pages.has_free_backed(leaf))
+            .map(|leaf| pages.touched[leaf * 64 / GROW_PAGES])
+            .min();
+        (released, next)
+    }
+
+    /// The earliest time pages were freed since the last
+    /// [`scavenge_untouched`](Self::scavenge_untouched) (`u64::MAX`: none).
+    pub fn freed_since(&self) -> u64 {
+        self.freed_since.load(Ordering::Relaxed)
+    }
+
+    /// Gives back the memory of the free pages of the leaves (64 pages)
+    /// `wanted` accepts, at least about `max` pages if there are that
+    /// many; returns the pages released. The runs are taken out of the
+    /// page allocator while the machine releases them, without the heap's
+    /// lock: releasing waits for every CPU (a TLB shootdown), and one of
+    /// them may be spinning on the lock with interrupts off.
+    fn release_free(&self, wanted: impl Fn(&Pages, usize) -> bool, max: usize) -> usize {
         const MAX_RUNS: usize = 64;
         let mut total = 0;
-        loop {
+        while total < max {
             let mut runs = [(0usize, 0usize); MAX_RUNS];
             let mut nruns = 0;
             {
@@ -202,6 +271,10 @@ impl MHeap {
                 let leaves = pages.grown.div_ceil(64);
                 let mut leaf = 0;
                 while leaf < leaves && nruns < MAX_RUNS {
+                    if !wanted(&pages, leaf) {
+                        leaf += 1;
+                        continue;
+                    }
                     // Free and still backed: neither in use nor released.
                     let mut todo = !pages.alloc.leaf_bits(leaf) & !pages.released[leaf];
                     while todo != 0 && nruns < MAX_RUNS {
@@ -223,7 +296,7 @@ impl MHeap {
                 }
             }
             if nruns == 0 {
-                return total;
+                break;
             }
             for &(first, n) in &runs[..nruns] {
                 (self.backing.release)(self.base + (first << PAGE_SHIFT), n << PAGE_SHIFT);
@@ -238,6 +311,7 @@ impl MHeap {
             }
             self.released.fetch_add(runs[..nruns].iter().map(|r| r.1).sum(), Ordering::Relaxed);
         }
+        total
     }
 
     /// Backs again the released pages of the run just taken; false (the
@@ -289,13 +363,19 @@ impl MHeap {
         if !self.rebacked(&mut pages, first, n) {
             return None;
         }
+        pages.touch(first, n, crate::sched::machine::nanotime());
         self.in_use.fetch_add(n, Ordering::Relaxed);
         Some(first)
     }
 
     /// Gives `n` pages from `first` back to the page allocator.
     fn put_pages(&self, first: usize, n: usize) {
-        self.pages.lock().alloc.free(first, n);
+        let now = crate::sched::machine::nanotime();
+        let mut pages = self.pages.lock();
+        pages.alloc.free(first, n);
+        pages.touch(first, n, now);
+        drop(pages);
+        self.freed_since.fetch_min(now, Ordering::Relaxed);
         self.in_use.fetch_sub(n, Ordering::Relaxed);
     }
 
@@ -391,6 +471,23 @@ impl MHeap {
         // SAFETY: `first` names a live span's first page, whose record
         // `alloc_span` wrote before storing `first` (Release/Acquire).
         Some(Block::Small(unsafe { (*self.meta[first as usize].get()).assume_init_ref() }))
+    }
+
+    /// Where `addr` is, for the free fast path: outside the region, in a
+    /// span of small objects (which), or elsewhere (a large object, or no
+    /// span: [`lookup`](Self::lookup) tells). One bounds check and two loads.
+    #[inline]
+    pub fn locate(&self, addr: usize) -> Located<'_> {
+        let page = addr.wrapping_sub(self.base) >> PAGE_SHIFT;
+        let Some(first) = self.first.get(page) else { return Located::Outside };
+        let first = first.load(Ordering::Acquire);
+        if first >= LARGE {
+            return Located::Elsewhere; // `NONE` has the bit too
+        }
+        // SAFETY: `first` names the first page of a live span (a page of
+        // the region: below `meta.len()`), whose record `alloc_span` wrote
+        // before storing `first` (Release/Acquire).
+        Located::Small(unsafe { (*self.meta.get_unchecked(first as usize).get()).assume_init_ref() })
     }
 
     /// The span holding `addr`, if `addr` lies in one of this heap's spans.

@@ -53,6 +53,8 @@ pub mod mcentral;
 pub mod mheap;
 pub mod pages;
 pub mod remote;
+#[cfg(all(any(test, feature = "sched"), not(loom)))]
+pub mod scavenger;
 pub mod sizeclass;
 pub mod span;
 #[cfg(test)]
@@ -61,4 +63,4 @@ mod test_rng;
 #[cfg(all(any(test, feature = "sched"), not(loom)))]
 pub(crate) use malloc::{flush_all_stopped, flush_p, scavenge};
 #[cfg(all(any(test, feature = "sched"), not(loom)))]
-pub use malloc::{free, get, init, malloc, read_mem_stats, stats, BySize, Heap, MemStats};
+pub use malloc::{free, get, init, malloc, read_mem_stats, BySize, Heap, MemStats};

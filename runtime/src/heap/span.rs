@@ -14,7 +14,7 @@
 //! - The owner's half ([`Owned`]): the local free list (objects freed by the
 //!   owner, linked through their first word), `fresh` (objects never handed
 //!   out yet: the span is not threaded into a list when it is made, which
-//!   would touch every page of it) and `in_use`. Only the span's owner
+//!   would touch every page of it) and its counts. Only the span's owner
 //!   touches it: the P whose `mcache` holds the span, or whoever holds the
 //!   span's `mcentral` lock while the span is there. Those `unsafe` methods
 //!   say so in their contract.
@@ -27,10 +27,21 @@
 //! ## Invariants
 //! - Every object of the span is in exactly one of: handed out, the local
 //!   free list, the remote list, or past `fresh`.
-//! - `in_use` counts the objects handed out and not yet back in the local
-//!   list: the remote list's objects still count until collected, so the
-//!   owner can tell an empty span (`in_use == 0` after a collect) from one
-//!   with objects somewhere else.
+//! - [`in_use`](Span::in_use) (`allocs - frees - collected`) counts the
+//!   objects handed out and not yet back in the local list: the remote
+//!   list's objects still count until collected, so the owner can tell an
+//!   empty span (0 after a collect) from one with objects somewhere else.
+//!
+//! ## Counts
+//! The owner counts what it hands out (`allocs`) and what comes back on
+//! its own CPU (`frees`), one increment each in the fields the fast paths
+//! touch anyway; the cache adds them to its statistics when the span
+//! leaves it ([`take_counts`](Span::take_counts)), and a stopped world
+//! reads what is not added yet ([`pending_counts`](Span::pending_counts)).
+//! Remote frees are counted by the freeing cache when they happen
+//! (`collected` only keeps `in_use` right). Go counts a span's allocations
+//! the same way, in bulk when the span leaves the cache (`mcache.refill`'s
+//! `smallAllocCount`).
 //!
 //! Go's spans find free objects in an allocation bitmap swept after each
 //! collection (`allocBits`, `freeindex`); a free list suits explicit frees
@@ -43,11 +54,19 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use super::remote::{Link, RemoteFree};
 use super::sizeclass::{SizeClass, SpanClass};
 
-/// The owner's half of a span.
+/// The owner's half of a span. The counts run over the span's life and
+/// wrap.
 struct Owned {
     free: *mut Link,
     fresh: usize,
-    in_use: usize,
+    /// Objects handed out.
+    allocs: usize,
+    /// Objects freed onto the local list.
+    frees: usize,
+    /// Remote frees moved onto the local list.
+    collected: usize,
+    /// `allocs` and `frees` as of the last `take_counts`.
+    counted: (usize, usize),
 }
 
 /// Pages cut into objects of one size class.
@@ -94,7 +113,14 @@ impl Span {
             spc,
             owner: AtomicU32::new(0),
             next: UnsafeCell::new(ptr::null_mut()),
-            owned: UnsafeCell::new(Owned { free: ptr::null_mut(), fresh: 0, in_use: 0 }),
+            owned: UnsafeCell::new(Owned {
+                free: ptr::null_mut(),
+                fresh: 0,
+                allocs: 0,
+                frees: 0,
+                collected: 0,
+                counted: (0, 0),
+            }),
             remote: RemoteFree::new(),
         }
     }
@@ -171,7 +197,7 @@ impl Span {
             if owned.fresh < class.objects() {
                 let obj = self.base + owned.fresh * class.size();
                 owned.fresh += 1;
-                owned.in_use += 1;
+                owned.allocs = owned.allocs.wrapping_add(1);
                 return NonNull::new(obj as *mut u8);
             }
             // SAFETY: as above.
@@ -184,7 +210,7 @@ impl Span {
         // SAFETY: `obj` is on the local list: a free object of ours whose
         // link the list wrote.
         owned.free = unsafe { Link::next(obj) };
-        owned.in_use += 1;
+        owned.allocs = owned.allocs.wrapping_add(1);
         NonNull::new(obj.cast())
     }
 
@@ -203,7 +229,7 @@ impl Span {
         // becomes the link.
         unsafe { Link::set_next(link, owned.free) };
         owned.free = link;
-        owned.in_use -= 1;
+        owned.frees = owned.frees.wrapping_add(1);
     }
 
     /// Frees an object of this span from a CPU that does not own it. True
@@ -258,7 +284,7 @@ impl Span {
             taken = next;
             n += 1;
         }
-        owned.in_use -= n;
+        owned.collected = owned.collected.wrapping_add(n);
         n
     }
 
@@ -268,7 +294,32 @@ impl Span {
     /// The caller owns the span.
     pub unsafe fn in_use(&self) -> usize {
         // SAFETY: the caller owns the span.
-        unsafe { (*self.owned.get()).in_use }
+        let owned = unsafe { &*self.owned.get() };
+        owned.allocs.wrapping_sub(owned.frees).wrapping_sub(owned.collected)
+    }
+
+    /// The objects handed out and freed locally since the last call:
+    /// what the owner's cache adds to its statistics as the span leaves it.
+    ///
+    /// # Safety
+    /// The caller owns the span.
+    pub unsafe fn take_counts(&self) -> (usize, usize) {
+        // SAFETY: the caller owns the span.
+        let owned = unsafe { &mut *self.owned.get() };
+        let pending = (owned.allocs.wrapping_sub(owned.counted.0), owned.frees.wrapping_sub(owned.counted.1));
+        owned.counted = (owned.allocs, owned.frees);
+        pending
+    }
+
+    /// What [`take_counts`](Self::take_counts) would return, leaving it.
+    ///
+    /// # Safety
+    /// The caller owns the span, or the world is stopped (its owner is not
+    /// running).
+    pub unsafe fn pending_counts(&self) -> (usize, usize) {
+        // SAFETY: as above: nobody writes the owner's half meanwhile.
+        let owned = unsafe { &*self.owned.get() };
+        (owned.allocs.wrapping_sub(owned.counted.0), owned.frees.wrapping_sub(owned.counted.1))
     }
 
     /// True if other CPUs freed objects the owner has not collected (a hint).

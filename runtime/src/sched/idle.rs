@@ -186,8 +186,26 @@ pub(crate) fn park_m(m: &'static M) {
             machine::irq_restore(irq);
             break;
         }
+        // The background scavenger runs on idle CPUs (`heap/scavenger.rs`):
+        // a step now if due (interrupts on), and the timer wakes us when the
+        // next one is (at once if work is left), so due timers are checked
+        // between steps.
+        if irq && crate::heap::scavenger::due_at() <= machine::nanotime() {
+            machine::irq_restore(irq);
+            crate::heap::scavenger::run(machine::nanotime());
+            machine::irq_disable();
+            if m.wakeup.swap(false, Ordering::Acquire) {
+                machine::irq_restore(irq);
+                break;
+            }
+        }
         let deadline = time::idle_timers_deadline();
-        super::preempt::arm(m, deadline);
+        let wake = match (deadline, crate::heap::scavenger::due_at()) {
+            (0, u64::MAX) => 0, // nothing to wake for: disarmed
+            (0, at) => at,
+            (at, scavenge) => at.min(scavenge),
+        };
+        super::preempt::arm(m, wake);
         machine::halt();
         machine::irq_restore(irq);
         super::forcegc::check(machine::nanotime()); // sysmon's forced-GC trigger

@@ -267,6 +267,10 @@ fn gdestroy(m: &'static M, gp: &'static G) {
 /// the G already Waiting(reason), `unlock(g)` runs; it must publish `g`
 /// where its waker will find it (and release whatever lock guards that) and
 /// return true, or return false to keep running.
+///
+/// Never inlined: a parked goroutine's traceback starts at `gopark`, as
+/// in Go, whatever the optimiser does with its callers.
+#[inline(never)]
 pub fn gopark(reason: WaitReason, unlock: impl FnOnce(&'static G) -> bool) {
     let mut unlock = Some(unlock);
     let mut call = |g: &'static G| (unlock.take().expect("gopark unlock called twice"))(g);

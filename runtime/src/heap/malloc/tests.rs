@@ -161,15 +161,22 @@ fn random_blocks_from_four_threads_with_remote_frees_never_overlap() {
     let frees: u64 = results.iter().map(|r| r.2).sum();
     assert_eq!(allocs, frees, "the test freed everything it allocated");
     let mut stats = MemStats::default();
-    heap.add_stats(results.iter().map(|r| &r.0), &mut stats);
+    // SAFETY: the threads that used the caches are joined.
+    unsafe { heap.add_stats(results.iter().map(|r| &r.0), &mut stats) };
     assert_eq!((stats.mallocs, stats.frees), (allocs, frees), "the counters are what the test did");
     assert_eq!((stats.heap_alloc, stats.heap_objects), (0, 0), "nothing is live");
     assert!(stats.total_alloc >= allocs, "total_alloc counts every block");
     assert!(stats.heap_sys >= stats.heap_inuse && stats.heap_idle == stats.heap_sys - stats.heap_inuse);
-    // Every page comes back once the caches let go of their spans.
-    for (mut cache, _, _) in results {
-        heap.flush(&mut cache);
+    // Every page comes back once the caches let go of their spans, and
+    // the spans' counts move to the caches' counters, none lost or doubled.
+    let mut caches: Vec<MCache> = results.into_iter().map(|r| r.0).collect();
+    for cache in &mut caches {
+        heap.flush(cache);
     }
+    let mut flushed = MemStats::default();
+    // SAFETY: as above.
+    unsafe { heap.add_stats(caches.iter(), &mut flushed) };
+    assert_eq!((flushed.mallocs, flushed.frees), (allocs, frees), "counts survive the flush");
     heap.reclaim();
     assert_eq!(heap.mheap().pages_in_use(), 0, "every span back in the page heap");
 }

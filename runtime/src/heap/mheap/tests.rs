@@ -199,3 +199,41 @@ fn the_scavenger_releases_free_pages_and_they_are_backed_again_when_taken() {
     assert_eq!((e, CALLS.with(|c| c.take())), (b, vec![(true, b, 3 * PAGE_SIZE)]));
     let _ = a;
 }
+
+/// The background scavenger's pass gives back the free pages of chunks
+/// untouched since its cutoff, and only those; it says when the chunks it
+/// left were touched, and nothing once no free page is backed.
+#[test]
+fn the_background_pass_releases_only_chunks_untouched_since_its_cutoff() {
+    let now = crate::sched::machine::nanotime;
+    let words = (2 * GROW_PAGES + 1) * PAGE_SIZE / 8;
+    let region: &'static mut [u64] = Vec::leak(vec![0u64; words]);
+    let base = (region.as_mut_ptr() as usize).next_multiple_of(PAGE_SIZE);
+    // SAFETY: as in `heap`.
+    let h = unsafe { MHeap::new(base, 2 * GROW_PAGES, LOGGING) };
+    // Chunk 0 filled, chunk 1 grown into by a one-page object.
+    let a = h.alloc_large(GROW_PAGES * PAGE_SIZE).unwrap().as_ptr() as usize;
+    let b = h.alloc_large(PAGE_SIZE).unwrap().as_ptr() as usize;
+    assert_eq!(b, base + GROW_PAGES * PAGE_SIZE, "the second chunk");
+    // SAFETY: large objects of this heap, not used after.
+    unsafe { h.free_large(a) };
+    assert!(h.freed_since() <= now(), "the free is noticed");
+    let cutoff = now();
+    while now() <= cutoff {}
+    // SAFETY: as above.
+    unsafe { h.free_large(b) };
+    let b_freed = now();
+    CALLS.with(|c| c.borrow_mut().clear());
+    let (released, next) = h.scavenge_untouched(0, usize::MAX);
+    assert_eq!(released, 0, "both chunks were touched after time 0");
+    assert!(next.is_some_and(|t| t <= cutoff), "chunk 0 is the oldest with free pages: {next:?}");
+    assert_eq!(h.freed_since(), u64::MAX, "the pass looked");
+    // Chunk 0 was last touched before the cutoff, chunk 1 after it.
+    let (released, next) = h.scavenge_untouched(cutoff, usize::MAX);
+    assert_eq!(released, GROW_PAGES, "chunk 0's pages");
+    assert_eq!(CALLS.with(|c| c.take()), [(false, base, GROW_PAGES * PAGE_SIZE)]);
+    assert!(next.is_some_and(|t| t > cutoff && t <= b_freed), "chunk 1, touched when `b` was freed: {next:?}");
+    let (released, next) = h.scavenge_untouched(u64::MAX, usize::MAX);
+    assert_eq!((released, next), (GROW_PAGES, None), "chunk 1, then nothing backed is free");
+    assert_eq!(h.pages_released(), 2 * GROW_PAGES);
+}

@@ -76,21 +76,21 @@ unsafe impl GlobalAlloc for KernelHeap {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        match runtime::heap::get() {
-            Some(heap) if heap.contains(ptr as usize) => {
-                check_context();
-                // SAFETY: the caller passes a block `alloc` returned: one of
-                // the heap's, since it lies in its region; null never does.
-                unsafe { runtime::heap::free(heap, NonNull::new_unchecked(ptr)) }
-            }
-            _ => {
-                // A boot-time block freed later, perhaps on a goroutine
-                // stack: map what the arena's lock will use first.
-                super::memory::prefault_own_stack();
-                // SAFETY: a block of the arena (not in the heap's region).
-                unsafe { self.0.lock().deallocate(NonNull::new_unchecked(ptr), layout) }
+        // SAFETY: the caller passes a block `alloc` returned; null never is.
+        let ptr = unsafe { NonNull::new_unchecked(ptr) };
+        if let Some(heap) = runtime::heap::get() {
+            check_context();
+            // SAFETY: a block `alloc` returned: the heap's if it lies in its
+            // region (`free` says false for any other).
+            if unsafe { runtime::heap::free(heap, ptr) } {
+                return;
             }
         }
+        // A boot-time block freed later, perhaps on a goroutine stack: map
+        // what the arena's lock will use first.
+        super::memory::prefault_own_stack();
+        // SAFETY: a block of the arena (not in the heap's region).
+        unsafe { self.0.lock().deallocate(ptr, layout) }
     }
 
     /// In place while the new size stays in the block's size class (Go's
@@ -177,10 +177,11 @@ pub fn init() {
 }
 
 /// Bytes in use (live blocks of the heap and the arena) and bytes the heap
-/// could still hand out (its region not in use), for diagnostics: a
-/// snapshot of running counters (`runtime::heap::stats`).
+/// could still hand out (its region not in use), for diagnostics and the
+/// self-tests: exact, with the world stopped (`runtime::heap::read_mem_stats`),
+/// so a goroutine's call.
 pub fn stats() -> (usize, usize) {
-    let heap = runtime::heap::stats();
+    let heap = runtime::heap::read_mem_stats();
     let region = runtime::heap::get().map_or(0, |h| h.mheap().region().1 * HEAP_PAGE);
     let free = region.saturating_sub(heap.heap_inuse as usize);
     (heap.heap_alloc as usize + arena_stats().0, free)

@@ -257,3 +257,48 @@ pub fn bgscavenge() -> bool {
     );
     ok1 && ok2 && used >= 65536 && frames2 < frames1 + used / 10 && frames3 >= frames1 + used * 9 / 10
 }
+
+/// `test=heapresize` (4 CPUs): goroutines on every P keep objects of a
+/// dozen size classes, so the Ps' caches hold spans; `gomaxprocs(1)` takes
+/// three Ps away, and their caches hold none afterwards (Go's
+/// `mcache.releaseAll` as `procresize` destroys a P). The objects they
+/// handed out are then freed from the one P left (remote frees into spans
+/// no cache holds) and the heap's object count returns to where it was,
+/// but for the dead goroutines' Gs.
+pub fn heapresize() -> bool {
+    let procs = sched::gomaxprocs(0);
+    let objects0 = runtime::heap::read_mem_stats().heap_objects;
+    let kept = Chan::<Vec<Box<[u8]>>>::new(64);
+    let done = alloc::sync::Arc::new(WaitGroup::new());
+    done.add(64);
+    for g in 0..64usize {
+        let (kept, done) = (kept.clone(), done.clone());
+        sched::go(move || {
+            let blocks = (0..96).map(|i| alloc::vec![g as u8; 16 << (i % 12)].into_boxed_slice()).collect();
+            sched::gosched();
+            kept.send(blocks);
+            done.done();
+        });
+    }
+    done.wait();
+    let before = runtime::heap::cached_spans();
+    let holding = before[..procs].iter().filter(|&&n| n > 0).count();
+    sched::gomaxprocs(1);
+    let after = runtime::heap::cached_spans();
+    let dead_hold: usize = after[1..procs].iter().sum();
+    let mut intact = true;
+    for _ in 0..64 {
+        let blocks = kept.recv().expect("the channel stays open");
+        intact &= blocks.iter().all(|b| b.iter().all(|&x| x == b[0]));
+    }
+    drop((kept, done));
+    let objects1 = runtime::heap::read_mem_stats().heap_objects;
+    sched::gomaxprocs(procs);
+    println!(
+        "heapresize: {holding} of {procs} Ps' caches held spans ({:?}); after gomaxprocs(1) the dead Ps hold {dead_hold}; objects back to {objects1} (from {objects0}); blocks intact: {intact}",
+        &before[..procs]
+    );
+    // What stays: the 64 dead goroutines' Gs, kept for reuse (as in Go),
+    // and the two vectors of counts above.
+    holding >= 2 && dead_hold == 0 && intact && objects1 <= objects0 + 64 + 2
+}

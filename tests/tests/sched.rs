@@ -2,6 +2,8 @@
 //! stealing, sleeping, preemption of `loop {}` hogs, FPU/SSE state across
 //! preemption, runtime locks under a 100 µs slice, stack growth and overflow,
 //! deadlock detection and the goroutine dump (also on Ctrl+\).
+use std::time::Duration;
+
 use tests::*;
 
 #[test]
@@ -195,12 +197,35 @@ fn the_heap_grows_past_a_gib_and_gives_the_frames_back() {
 }
 
 #[test]
+fn the_caches_of_ps_taken_away_give_their_spans_back() {
+    let out = boot(4, Firmware::Bios, "test=heapresize");
+    let line = find_line(&out, "heapresize: ").unwrap_or_else(|| panic!("no report: {}", out.output));
+    expect_verdict(&out, Verdict::Pass);
+    assert!(number_after(line, "heapresize: ") >= 2, "several Ps' caches held spans: {line}");
+    assert_eq!(number_after(line, "the dead Ps hold "), 0, "{line}");
+}
+
+#[test]
 fn idle_cpus_give_long_free_heap_pages_back() {
     let out = boot_with(&Config { memory_mib: 1024, ..config(2, Firmware::Bios, "test=bgscavenge") });
     let line = find_line(&out, "bgscavenge: ").unwrap_or_else(|| panic!("no report: {}", out.output));
     expect_verdict(&out, Verdict::Pass);
     let used = number_after(line, "bgscavenge: ");
     assert!(number_after(line, "idle (") * 2 >= used, "the scavenger released the pages: {line}");
+}
+
+/// Issue 13's million goroutines: under TCG (debug build, 2 vCPUs) about
+/// 14 s to park them and 12 s to wake them.
+#[test]
+fn a_million_parked_goroutines_fit_in_4_gib() {
+    let config =
+        Config { memory_mib: 4096, timeout: Duration::from_secs(300), ..config(2, Firmware::Bios, "test=million") };
+    let out = boot_with(&config);
+    expect_verdict(&out, Verdict::Pass);
+    let line = find_line(&out, "million: ").unwrap_or_else(|| panic!("no report: {}", out.output));
+    assert!(number_after(line, "million: ") >= 1_000_000, "{line}");
+    assert!(number_after(line, "ms; ") < 2750, "below Go's 2.75 KB per parked goroutine: {line}");
+    expect_line(&out, "million: all woken and done");
 }
 
 #[test]

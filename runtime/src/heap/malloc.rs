@@ -398,6 +398,20 @@ pub fn read_mem_stats() -> MemStats {
     stats
 }
 
+/// The spans each P's cache holds, by P id (Ps never made: 0), read with
+/// the world stopped: a P that `gomaxprocs` took away holds none.
+pub fn cached_spans() -> alloc::vec::Vec<usize> {
+    let stopped = crate::sched::stop_the_world();
+    let held = (0..crate::sched::p::MAX_P)
+        .map(|id| {
+            // SAFETY: the world is stopped: no cache changes while we count.
+            crate::sched::p::allp(id).map_or(0, |p| unsafe { &*p.mcache.get() }.spans_held())
+        })
+        .collect();
+    crate::sched::start_the_world(stopped, None);
+    held
+}
+
 /// Every P's cache gives its spans back (Go flushes them at each GC's
 /// stop-the-world); the caller has stopped the world.
 pub(crate) fn flush_all_stopped() {

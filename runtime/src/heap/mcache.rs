@@ -198,6 +198,11 @@ impl MCache {
         }
     }
 
+    /// How many spans the cache holds (none after a flush).
+    pub fn spans_held(&self) -> usize {
+        self.alloc.iter().filter(|s| !s.is_null()).count()
+    }
+
     /// The cache's statistics with what its spans counted and have not
     /// added yet, per size class: (mallocs, frees).
     ///

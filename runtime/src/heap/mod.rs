@@ -61,6 +61,6 @@ pub mod span;
 mod test_rng;
 
 #[cfg(all(any(test, feature = "sched"), not(loom)))]
-pub(crate) use malloc::{flush_all_stopped, flush_p, scavenge};
+pub use malloc::{cached_spans, free, get, init, malloc, read_mem_stats, BySize, Heap, MemStats};
 #[cfg(all(any(test, feature = "sched"), not(loom)))]
-pub use malloc::{free, get, init, malloc, read_mem_stats, BySize, Heap, MemStats};
+pub(crate) use malloc::{flush_all_stopped, flush_p, scavenge};

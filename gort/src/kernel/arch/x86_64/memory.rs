@@ -20,8 +20,9 @@
 //! slot base + 1 GiB    .. + 2 GiB    MMIO (local APIC, IOAPIC), uncached
 //! slot base + 2 GiB    .. + 512 GiB  stacks: each one a guard page + mapped pages
 //! ```
-//! A second slot holds goroutine stacks (`stack.rs`): fixed reservations,
-//! mapped lazily by the page-fault handler. A third holds the heap's region
+//! `GSTACK_SLOTS` more slots, consecutive (4 TiB), hold goroutine stacks
+//! (`stack.rs`): fixed reservations, mapped lazily by the page-fault
+//! handler; two million of 2 MiB fit. Another slot holds the heap's region
 //! (`runtime::heap`): as many 8 KiB pages as the guest has memory, backed
 //! by frames as the heap grows into them ([`back_heap`]).
 //!
@@ -79,6 +80,10 @@ static KERNEL_L4: AtomicU64 = AtomicU64::new(0);
 static GSTACK_BASE: AtomicU64 = AtomicU64::new(0);
 static HEAP_REGION_BASE: AtomicU64 = AtomicU64::new(0);
 
+/// PML4 slots (512 GiB each) for goroutine stacks: room for 2,093,055
+/// reservations of 2 MiB and their guard pages (a million goroutines need
+/// two TiB).
+const GSTACK_SLOTS: usize = 8;
 /// Bytes in one PML4 slot.
 const SLOT_SIZE: u64 = 512 * GIB;
 
@@ -135,11 +140,17 @@ pub fn init(regions: &MemoryRegions, phys_offset: u64) {
     // SAFETY: CR3 points at the active level-4 table, mapped at the physical
     // offset; from here on all page-table access goes through `PAGE_TABLE`.
     let l4 = unsafe { &mut *l4_ptr };
-    // Claim two free top-half slots (511 holds the kernel image): one for what
-    // the kernel maps itself, one for goroutine stacks (`stack.rs`).
-    let mut free_slots = (256..511).rev().filter(|&i| l4[i].is_unused());
+    // Claim free top-half slots (511 holds the kernel image): a run of
+    // `GSTACK_SLOTS` for goroutine stacks (`stack.rs`), then one for what
+    // the kernel maps itself and one for the heap.
+    let free = |i: usize| l4[i].is_unused();
+    let gstack_slot = (256..=511 - GSTACK_SLOTS)
+        .rev()
+        .find(|&first| (first..first + GSTACK_SLOTS).all(free))
+        .expect("no run of free PML4 slots for goroutine stacks");
+    let mut free_slots =
+        (256..511).rev().filter(|&i| free(i) && !(gstack_slot..gstack_slot + GSTACK_SLOTS).contains(&i));
     let slot = free_slots.next().expect("no free PML4 slot");
-    let gstack_slot = free_slots.next().expect("no free PML4 slot for goroutine stacks");
     let heap_slot = free_slots.next().expect("no free PML4 slot for the heap");
     let slot_base = |i: usize| 0xffff_0000_0000_0000u64 | ((i as u64) << 39);
     let base = slot_base(slot);
@@ -161,7 +172,7 @@ pub fn enable_nx() {
 
 /// The virtual region reserved for goroutine stacks: base and length.
 pub fn goroutine_stack_region() -> (u64, u64) {
-    (GSTACK_BASE.load(Ordering::Relaxed) + GSTACK_COLOR, SLOT_SIZE - GSTACK_COLOR)
+    (GSTACK_BASE.load(Ordering::Relaxed) + GSTACK_COLOR, GSTACK_SLOTS as u64 * SLOT_SIZE - GSTACK_COLOR)
 }
 
 /// The stack that code holding the stack arena's, the page-table or frame

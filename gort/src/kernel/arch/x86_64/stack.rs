@@ -45,8 +45,8 @@
 //! goroutine's whole life: Rust references to stack data are sound across
 //! growth, and the future garbage collector scans a stack by its bounds
 //! alone, with no pointer adjustment (Go must adjust pointers when copying).
-//! The price is virtual address space: one PML4 slot (512 GiB) holds 262,144
-//! stacks of 2 MiB.
+//! The price is virtual address space: the arena spans eight PML4 slots
+//! (4 TiB, `memory::GSTACK_SLOTS`), 2,093,055 stacks of 2 MiB.
 //!
 //! ## Invariants and lock order
 //! - The arena lock (`ARENA`, an IrqLock) comes before the page-table and
@@ -194,7 +194,7 @@ static RELEASE_HOOK: Hook<fn()> = Hook::new();
 /// Default reservation per goroutine stack.
 pub const DEFAULT_RESERVATION: u64 = 2 << 20;
 
-/// Sets up the arena in its own PML4 slot with `reservation` bytes per stack
+/// Sets up the arena in its own PML4 slots with `reservation` bytes per stack
 /// (a multiple of 4 KiB, at least two pages). Boot CPU, once.
 pub fn init(reservation: u64) {
     assert!(reservation.is_multiple_of(PAGE_SIZE) && reservation >= 2 * PAGE_SIZE);

@@ -325,8 +325,9 @@ fn malloc_slow(heap: &Heap, size: usize, align: usize) -> *mut u8 {
 /// Frees a block [`malloc`] returned; false, doing nothing, if `ptr` is
 /// not in the heap's region (the kernel's boot arena has its own blocks).
 ///
-/// The fast path, inlined: an object of a span the P's cache holds goes
-/// onto that span's free list; everything else through [`free_slow`].
+/// The fast path, inlined: a small object goes onto its span's free list
+/// if the P's cache holds the span, else onto its remote list (one CAS);
+/// a large object, or an M without a P, through [`free_slow`].
 ///
 /// # Safety
 /// `ptr` came from [`malloc`] on this heap and is freed once, or lies
@@ -338,12 +339,10 @@ pub unsafe fn free(heap: &Heap, ptr: NonNull<u8>) -> bool {
         Located::Small(span) => {
             let mut pin = PreemptOff::new();
             if let Some(cache) = p_cache(&mut pin) {
-                if span.owner() == cache.id() {
-                    // SAFETY: forwarded from the caller; the cache holds
-                    // the span (its owner is the cache's id).
-                    unsafe { cache.free_cached(span, ptr) };
-                    return true;
-                }
+                // SAFETY: forwarded from the caller: onto the span's local
+                // list if this cache holds it, else its remote list.
+                unsafe { cache.free(&heap.central, span, ptr) };
+                return true;
             }
         }
         Located::Elsewhere => {}
@@ -353,8 +352,7 @@ pub unsafe fn free(heap: &Heap, ptr: NonNull<u8>) -> bool {
     true
 }
 
-/// [`free`]'s every other case: a remote free, a large object, an M
-/// without a P.
+/// [`free`]'s every other case: a large object, an M without a P.
 ///
 /// # Safety
 /// As [`free`], `ptr` in the heap's region.

@@ -164,7 +164,7 @@ impl MCache {
     /// # Safety
     /// As [`free`](Self::free), and `span.owner() == self.id()`.
     #[inline]
-    pub unsafe fn free_cached(&mut self, span: &Span, obj: NonNull<u8>) {
+    unsafe fn free_cached(&mut self, span: &Span, obj: NonNull<u8>) {
         debug_assert_eq!(span.owner(), self.id, "{span:?} is not held by cache {}", self.id);
         // SAFETY: this cache holds the span, and the caller is its owner.
         unsafe { span.free_local(obj) };

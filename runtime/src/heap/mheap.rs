@@ -343,6 +343,7 @@ impl MHeap {
     /// The lowest run of `n` free pages, growing the heap if none is free
     /// yet; `None` if the region or the machine's memory runs out.
     fn take_pages(&self, n: usize) -> Option<usize> {
+        let now = crate::sched::machine::nanotime();
         let mut pages = self.pages.lock();
         let first = loop {
             if let Some(first) = pages.alloc.alloc(n) {
@@ -363,7 +364,7 @@ impl MHeap {
         if !self.rebacked(&mut pages, first, n) {
             return None;
         }
-        pages.touch(first, n, crate::sched::machine::nanotime());
+        pages.touch(first, n, now);
         self.in_use.fetch_add(n, Ordering::Relaxed);
         Some(first)
     }
@@ -458,8 +459,7 @@ impl MHeap {
     /// What `addr` lies in: a span, a large object, or neither.
     #[inline]
     pub fn lookup(&self, addr: usize) -> Option<Block<'_>> {
-        let page = addr.wrapping_sub(self.base) >> PAGE_SHIFT;
-        let first = self.first.get(page)?.load(Ordering::Acquire);
+        let first = self.first_entry(addr)?;
         if first == NONE {
             return None;
         }
@@ -478,9 +478,7 @@ impl MHeap {
     /// span: [`lookup`](Self::lookup) tells). One bounds check and two loads.
     #[inline]
     pub fn locate(&self, addr: usize) -> Located<'_> {
-        let page = addr.wrapping_sub(self.base) >> PAGE_SHIFT;
-        let Some(first) = self.first.get(page) else { return Located::Outside };
-        let first = first.load(Ordering::Acquire);
+        let Some(first) = self.first_entry(addr) else { return Located::Outside };
         if first >= LARGE {
             return Located::Elsewhere; // `NONE` has the bit too
         }
@@ -488,6 +486,14 @@ impl MHeap {
         // the region: below `meta.len()`), whose record `alloc_span` wrote
         // before storing `first` (Release/Acquire).
         Located::Small(unsafe { (*self.meta.get_unchecked(first as usize).get()).assume_init_ref() })
+    }
+
+    /// The `first` entry of `addr`'s page (Acquire: a span's record is
+    /// written before it); `None` outside the region.
+    #[inline]
+    fn first_entry(&self, addr: usize) -> Option<u32> {
+        let page = addr.wrapping_sub(self.base) >> PAGE_SHIFT;
+        Some(self.first.get(page)?.load(Ordering::Acquire))
     }
 
     /// The span holding `addr`, if `addr` lies in one of this heap's spans.

@@ -127,7 +127,6 @@ unsafe impl GlobalAlloc for KernelHeap {
 fn release_heap(addr: usize, len: usize) {
     const CHUNK: usize = 512;
     let (addr, pages) = (addr as u64, len as u64 / memory::PAGE_SIZE);
-    super::memory::prefault_own_stack(); // `unmap` holds the page-table lock
     let mut done = 0;
     while done < pages {
         let n = (pages - done).min(CHUNK as u64);

@@ -62,9 +62,10 @@ use x86_64::{PhysAddr, VirtAddr};
 use runtime::frames::FrameBitmap;
 use runtime::sched::scavenge;
 
-use super::sync::IrqLock;
+use super::sync::{IrqGuard, IrqLock};
 use core::sync::atomic::{AtomicU64, Ordering};
 use runtime::sched::LockRank;
+use x86_64::instructions::interrupts;
 
 pub const PAGE_SIZE: u64 = 4096;
 
@@ -195,8 +196,11 @@ pub fn set_goroutine_stack_stride(stride: u64) {
 /// interrupt stack (fully mapped); on a goroutine's, a read per page.
 pub fn prefault_own_stack() {
     let stride = GSTACK_STRIDE.load(Ordering::Relaxed);
-    if stride == 0 {
-        return; // before the goroutine stacks
+    if stride == 0 || !interrupts::are_enabled() {
+        // Before the goroutine stacks; or interrupts off: a handler, or
+        // nested inside a machine lock whose outermost taker mapped the
+        // budget (touching a new budget from deeper could fault under it).
+        return;
     }
     let (base, len) = goroutine_stack_region();
     let here = 0u8;
@@ -216,6 +220,21 @@ pub fn prefault_own_stack() {
         unsafe { core::ptr::read_volatile(page as *const u8) };
         page -= PAGE_SIZE;
     }
+}
+
+/// The page tables, locked; the outermost taker on a goroutine stack maps
+/// its stack first ([`prefault_own_stack`]), so every caller of `map`,
+/// `unmap` and `translate` (the heap growing and shrinking, on whatever
+/// goroutine allocates) is covered here, not at each call site.
+fn page_table_locked() -> IrqGuard<'static, Option<OffsetPageTable<'static>>> {
+    prefault_own_stack();
+    PAGE_TABLE.lock()
+}
+
+/// The frame allocator, locked, as [`page_table_locked`].
+fn frames_locked() -> IrqGuard<'static, Option<FrameBitmap<'static>>> {
+    prefault_own_stack();
+    FRAMES.lock()
 }
 
 /// The base of the boot arena's virtual area (`heap.rs`).
@@ -242,9 +261,6 @@ pub fn back_heap(addr: usize, len: usize) -> bool {
     if free_frames() < pages + pages / 512 + HEAP_FRAME_RESERVE {
         return false;
     }
-    // An allocating goroutine may be growing the heap: map the stack `map`
-    // will use now, not under the page-table lock (`stack.rs`, invariants).
-    prefault_own_stack();
     for i in 0..pages {
         let page = Page::containing_address(VirtAddr::new(addr + i * PAGE_SIZE));
         let Some(frame) = alloc_frame() else {
@@ -293,7 +309,7 @@ pub fn grow_emulator_tlb() {
 /// Allocates a zeroed frame.
 pub fn alloc_frame() -> Option<PhysFrame> {
     let f = {
-        let mut frames = FRAMES.lock();
+        let mut frames = frames_locked();
         let bm = frames.as_mut()?;
         let f = bm.alloc();
         scavenge::set_frames(bm.free_count() as usize, None);
@@ -307,7 +323,7 @@ pub fn alloc_frame() -> Option<PhysFrame> {
 /// Allocates a zeroed frame whose physical address is below `limit`.
 pub fn alloc_frame_below(limit: u64) -> Option<PhysFrame> {
     let f = {
-        let mut frames = FRAMES.lock();
+        let mut frames = frames_locked();
         let bm = frames.as_mut()?;
         let f = bm.alloc_in(1, limit / PAGE_SIZE);
         scavenge::set_frames(bm.free_count() as usize, None);
@@ -321,7 +337,7 @@ pub fn alloc_frame_below(limit: u64) -> Option<PhysFrame> {
 /// Returns a frame to the allocator.
 pub fn free_frame(frame: PhysFrame) {
     let f = frame.start_address().as_u64() / PAGE_SIZE;
-    let mut frames = FRAMES.lock();
+    let mut frames = frames_locked();
     let bm = frames.as_mut().expect("memory not initialized");
     bm.free(f);
     scavenge::set_frames(bm.free_count() as usize, None);
@@ -371,7 +387,7 @@ pub const DATA: Flags = Flags::PRESENT.union(Flags::WRITABLE).union(Flags::NO_EX
 /// # Safety
 /// The caller owns `frame` (or it is MMIO) and `page` is in an area it owns.
 pub unsafe fn map(page: Page, frame: PhysFrame, flags: Flags) {
-    let mut pt = PAGE_TABLE.lock();
+    let mut pt = page_table_locked();
     let pt = pt.as_mut().expect("memory not initialized");
     // SAFETY: forwarded from the caller.
     match unsafe { pt.map_to(page, frame, flags, &mut Frames) } {
@@ -382,7 +398,7 @@ pub unsafe fn map(page: Page, frame: PhysFrame, flags: Flags) {
 
 /// Unmaps `page` (local TLB flush only: see the module essay) and returns its frame.
 pub fn unmap(page: Page) -> Option<PhysFrame> {
-    let mut pt = PAGE_TABLE.lock();
+    let mut pt = page_table_locked();
     let (frame, flush) = pt.as_mut()?.unmap(page).ok()?;
     flush.flush();
     Some(frame)
@@ -394,7 +410,7 @@ pub fn unmap(page: Page) -> Option<PhysFrame> {
 /// caches may still point into it (`stack::release` does). Directories above
 /// it stay: one per GiB of address space, not worth the walk.
 pub fn unlink_empty_table(va: VirtAddr) -> Option<PhysFrame> {
-    let mut pt = PAGE_TABLE.lock();
+    let mut pt = page_table_locked();
     let l4 = pt.as_mut()?.level_4_table_mut();
     let l4e = &l4[va.p4_index()];
     if !l4e.flags().contains(Flags::PRESENT) {
@@ -425,7 +441,7 @@ pub fn unlink_empty_table(va: VirtAddr) -> Option<PhysFrame> {
 
 /// The physical address `va` maps to, if mapped.
 pub fn translate(va: VirtAddr) -> Option<PhysAddr> {
-    PAGE_TABLE.lock().as_ref()?.translate_addr(va)
+    page_table_locked().as_ref()?.translate_addr(va)
 }
 
 /// Maps fresh zeroed frames over `[start, start + len)`.

@@ -54,11 +54,13 @@
 //! - Code that holds the page-table or frame lock must run on a fully mapped
 //!   stack (a CPU's boot stack, an IST stack, the scheduler's g0 stack): a
 //!   stack-growth fault while holding those locks would deadlock in `grow`.
-//!   Goroutine code that must take them (the heap growing or giving pages
-//!   back, `memory::back_heap` and `heap::release_heap`; the boot arena's
-//!   lock; the console's) first maps what it will use of its own stack with
-//!   [`memory::prefault_own_stack`] ([`memory::LOCKED_STACK_BUDGET`], 16
-//!   KiB: the budget those paths must fit in, as Go's `nosplit` chains fit
+//!   Goroutine code that must take them maps what it will use of its own
+//!   stack first with [`memory::prefault_own_stack`]: `memory` does so
+//!   itself whenever its page-table or frame lock is taken outermost (so
+//!   the heap growing and giving pages back on an allocating goroutine is
+//!   covered), as do the boot arena's free and the console, whose locks
+//!   rank after this one ([`memory::LOCKED_STACK_BUDGET`], 16 KiB: the
+//!   budget those paths must fit in, as Go's `nosplit` chains fit
 //!   in its stack guard). Debug builds catch a fault under them anyway as a
 //!   fatal lock ordering problem (stackArena under pageTable). The same holds for
 //!   `ARENA` itself (a fault inside `alloc` would deadlock in `grow`): like

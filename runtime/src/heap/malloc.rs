@@ -299,18 +299,20 @@ pub fn malloc(heap: &Heap, size: usize, align: usize) -> *mut u8 {
         if let Some(class) = size_to_class(size) {
             let mut pin = PreemptOff::new();
             if let Some(obj) = p_cache(&mut pin).and_then(|c| c.alloc_cached(class.noscan())) {
-                return obj.as_ptr();
+                return pin.release_with(obj.as_ptr());
             }
+            // Pinned still: the preemption deferred meanwhile waits for the
+            // slow path's end, and nothing here lives across a call.
+            return malloc_slow(heap, size, align, pin);
         }
     }
-    malloc_slow(heap, size, align)
+    malloc_slow(heap, size, align, PreemptOff::new())
 }
 
-/// [`malloc`]'s every other case.
+/// [`malloc`]'s every other case, pinned by the caller.
 #[cold]
 #[inline(never)]
-fn malloc_slow(heap: &Heap, size: usize, align: usize) -> *mut u8 {
-    let mut pin = PreemptOff::new();
+fn malloc_slow(heap: &Heap, size: usize, align: usize, mut pin: PreemptOff) -> *mut u8 {
     let p = match p_cache(&mut pin) {
         Some(cache) => heap.alloc_in(cache, size, align),
         None => heap.with_cache0(|c| heap.alloc_in(c, size, align)),
@@ -344,22 +346,26 @@ pub unsafe fn free(heap: &Heap, ptr: NonNull<u8>) -> bool {
                 unsafe { cache.free(&heap.central, span, ptr) };
                 return true;
             }
+            // SAFETY: forwarded from the caller; still pinned, as in
+            // `malloc`.
+            unsafe { free_slow(heap, ptr, pin) };
+            return true;
         }
         Located::Elsewhere => {}
     }
     // SAFETY: forwarded from the caller.
-    unsafe { free_slow(heap, ptr) };
+    unsafe { free_slow(heap, ptr, PreemptOff::new()) };
     true
 }
 
-/// [`free`]'s every other case: a large object, an M without a P.
+/// [`free`]'s every other case, pinned by the caller: a large object, an M
+/// without a P.
 ///
 /// # Safety
 /// As [`free`], `ptr` in the heap's region.
 #[cold]
 #[inline(never)]
-unsafe fn free_slow(heap: &Heap, ptr: NonNull<u8>) {
-    let mut pin = PreemptOff::new();
+unsafe fn free_slow(heap: &Heap, ptr: NonNull<u8>, mut pin: PreemptOff) {
     match p_cache(&mut pin) {
         // SAFETY: forwarded; the cache is ours, pinned.
         Some(cache) => unsafe { heap.free_in(cache, ptr) },

@@ -2,12 +2,14 @@
 //! lock (Go's mcache.go).
 //!
 //! ## The fast paths
-//! - **Allocate** ([`MCache::alloc`]): the cached span of the class pops its
-//!   local free list (or cuts a fresh object). No lock, no atomic
-//!   read-modify-write, no interrupt toggled; the caller pins itself to its
-//!   P with `PreemptOff` (one per-CPU increment). Only when the span has
-//!   nothing left does [`refill`](MCache::refill), out of line, give it back
-//!   to its `mcentral` and take another (Go's `nextFree` → `refill`).
+//! - **Allocate** ([`MCache::alloc_cached`]): the cached span of the class
+//!   pops its local free list (or cuts a fresh object). No lock, no atomic
+//!   read-modify-write, no interrupt toggled, no call; the caller pins
+//!   itself to its P with `PreemptOff` (one per-CPU increment). When both
+//!   are empty, the slow path ([`MCache::alloc`], out of line) collects
+//!   what other CPUs freed to the span, and only if that is nothing too
+//!   does [`refill`](MCache::refill) give the span back to its `mcentral`
+//!   and take another (Go's `nextFree` → `refill`).
 //! - **Free** ([`MCache::free`]): if the object's span is held by this cache
 //!   (its `owner` is our id), onto its local list; otherwise onto the span's
 //!   remote list with one CAS, wherever the span is (another P's cache, an
@@ -100,14 +102,16 @@ impl MCache {
     }
 
     /// An object of span class `spc`; `None` if the heap is out of memory.
-    #[inline]
     pub fn alloc(&mut self, heap: &MHeap, central: &[MCentral], spc: SpanClass) -> Option<NonNull<u8>> {
-        self.alloc_cached(spc).or_else(|| self.refill(heap, central, spc))
+        let span = self.alloc[spc.index()];
+        // SAFETY: a span this cache holds: a live record we own.
+        let obj = if span.is_null() { None } else { unsafe { (*span).alloc() } };
+        obj.or_else(|| self.refill(heap, central, spc))
     }
 
-    /// An object of span class `spc` from the span the cache holds, if it
-    /// has one left: the fast path, no call unless the span's own free list
-    /// is empty.
+    /// An object of span class `spc` from the span the cache holds, if its
+    /// local list or its fresh part has one: the fast path, no call
+    /// (collecting remote frees and refilling are [`alloc`](Self::alloc)'s).
     #[inline]
     pub fn alloc_cached(&mut self, spc: SpanClass) -> Option<NonNull<u8>> {
         let span = self.alloc[spc.index()];
@@ -115,7 +119,7 @@ impl MCache {
             return None;
         }
         // SAFETY: a span this cache holds: a live record we own.
-        unsafe { (*span).alloc() }
+        unsafe { (*span).alloc_fast() }
     }
 
     /// The span of `spc` ran out: give it back, take one with a free object.

@@ -111,6 +111,8 @@ impl MCentral {
     /// # Safety
     /// `span` is a span of this central's class whose `free_remote` just
     /// returned true to the caller.
+    #[cold]
+    #[inline(never)]
     pub unsafe fn unpark(&self, span: &Span) {
         self.push(span);
     }

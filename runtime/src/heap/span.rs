@@ -58,7 +58,9 @@ use super::sizeclass::{SizeClass, SpanClass};
 /// wrap.
 struct Owned {
     free: *mut Link,
+    /// The next object never handed out, and the end of the last one.
     fresh: usize,
+    fresh_end: usize,
     /// Objects handed out.
     allocs: usize,
     /// Objects freed onto the local list.
@@ -72,6 +74,9 @@ struct Owned {
 /// Pages cut into objects of one size class.
 pub struct Span {
     base: usize,
+    /// The class's object size (in the span, not looked up, for the
+    /// allocation fast path).
+    size: u32,
     spc: SpanClass,
     owner: AtomicU32,
     next: UnsafeCell<*mut Span>,
@@ -107,15 +112,17 @@ impl Span {
     /// it exists.
     pub unsafe fn new(base: usize, spc: SpanClass) -> Span {
         debug_assert!(base.is_multiple_of(align_of::<Link>()), "span at {base:#x} is not aligned");
-        assert!(spc.size_class() != 0, "a span of small objects needs a size class");
+        let class = SizeClass::new(spc.size_class()).expect("a span of small objects needs a size class");
         Span {
             base,
+            size: class.size() as u32,
             spc,
             owner: AtomicU32::new(0),
             next: UnsafeCell::new(ptr::null_mut()),
             owned: UnsafeCell::new(Owned {
                 free: ptr::null_mut(),
-                fresh: 0,
+                fresh: base,
+                fresh_end: base + class.objects() * class.size(),
                 allocs: 0,
                 frees: 0,
                 collected: 0,
@@ -188,30 +195,42 @@ impl Span {
     ///
     /// # Safety
     /// The caller owns the span (see the module essay).
-    #[inline]
     pub unsafe fn alloc(&self) -> Option<NonNull<u8>> {
+        // SAFETY: the caller owns the span (forwarded, twice).
+        unsafe { self.alloc_fast() }.or_else(|| unsafe {
+            self.collect();
+            self.alloc_fast()
+        })
+    }
+
+    /// An object from the local list, else a fresh one; `None` without
+    /// looking at what other CPUs freed ([`alloc`](Self::alloc) does): the
+    /// allocation fast path, a few loads and stores and no call.
+    ///
+    /// # Safety
+    /// The caller owns the span (see the module essay).
+    #[inline]
+    pub unsafe fn alloc_fast(&self) -> Option<NonNull<u8>> {
         // SAFETY: the caller owns the span: nobody else touches `owned`.
         let owned = unsafe { &mut *self.owned.get() };
-        if owned.free.is_null() {
-            let class = self.class();
-            if owned.fresh < class.objects() {
-                let obj = self.base + owned.fresh * class.size();
-                owned.fresh += 1;
-                owned.allocs = owned.allocs.wrapping_add(1);
-                return NonNull::new(obj as *mut u8);
-            }
-            // SAFETY: as above.
-            unsafe { self.collect() };
-            if owned.free.is_null() {
-                return None;
-            }
-        }
         let obj = owned.free;
-        // SAFETY: `obj` is on the local list: a free object of ours whose
-        // link the list wrote.
-        owned.free = unsafe { Link::next(obj) };
+        if !obj.is_null() {
+            // SAFETY: `obj` is on the local list: a free object of ours whose
+            // link the list wrote.
+            owned.free = unsafe { Link::next(obj) };
+        } else if owned.fresh < owned.fresh_end {
+            let obj = owned.fresh;
+            owned.fresh += self.size as usize;
+            owned.allocs = owned.allocs.wrapping_add(1);
+            // SAFETY: an address inside the span, whose base is not null
+            // (`new`'s contract: memory at `base`).
+            return Some(unsafe { NonNull::new_unchecked(obj as *mut u8) });
+        } else {
+            return None;
+        }
         owned.allocs = owned.allocs.wrapping_add(1);
-        NonNull::new(obj.cast())
+        // SAFETY: not null: tested above.
+        Some(unsafe { NonNull::new_unchecked(obj.cast()) })
     }
 
     /// Frees an object of this span on its owner's CPU.
@@ -263,7 +282,7 @@ impl Span {
     pub unsafe fn has_local_free(&self) -> bool {
         // SAFETY: the caller owns the span.
         let owned = unsafe { &*self.owned.get() };
-        !owned.free.is_null() || owned.fresh < self.class().objects()
+        !owned.free.is_null() || owned.fresh < owned.fresh_end
     }
 
     /// Moves what other CPUs freed onto the local list; returns how many.

@@ -198,6 +198,30 @@ impl PreemptOff {
         machine::acquirem();
         PreemptOff(())
     }
+
+    /// Ends the pin and returns `v`: the same as dropping the guard, shaped
+    /// for a fast path that returns a value: the rare deferred preemption is
+    /// a tail call that passes `v` through, so nothing of the caller's lives
+    /// across a call (no callee-saved register to save on the fast path).
+    #[inline]
+    pub fn release_with<T>(self, v: T) -> T {
+        core::mem::forget(self);
+        if machine::releasem() {
+            return deferred_with(v);
+        }
+        v
+    }
+}
+
+/// [`deferred`], then `v` back ([`PreemptOff::release_with`]).
+#[cold]
+#[inline(never)]
+fn deferred_with<T>(v: T) -> T {
+    deferred();
+    // Opaque, so that LLVM does not learn that `v` comes back and keep its
+    // own copy alive across the call (a callee-saved register on the fast
+    // path) instead of tail-calling.
+    core::hint::black_box(v)
 }
 
 impl Drop for PreemptOff {

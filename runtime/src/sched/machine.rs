@@ -90,7 +90,7 @@ pub type Entry = extern "C" fn(usize) -> !;
 /// #   unsafe fn switch(_: *mut Context, _: *const Context) {}
 /// #   unsafe fn switch_final(_: *const Context) -> ! { loop {} }
 /// #   fn acquirem() {}
-/// #   fn releasem() -> u32 { 0 }
+/// #   fn releasem() -> bool { false }
 /// #   fn mlocks() -> u32 { 0 }
 /// #   fn request_preempt() {}
 /// #   fn take_preempt_request() -> bool { false }
@@ -132,9 +132,12 @@ pub trait Machine {
     unsafe fn switch_final(to: *const Context) -> !;
     /// See [`acquirem`].
     fn acquirem();
-    /// The per-CPU count after the decrement, with [`PREEMPT_REQUESTED`] if
-    /// a preemption was refused meanwhile (see [`releasem`]).
-    fn releasem() -> u32;
+    /// Decrements the per-CPU count; true if the word is then
+    /// [`PREEMPT_REQUESTED`] alone: that was the last reason, and a
+    /// preemption was refused meanwhile (see [`releasem`]). The compare is
+    /// the machine's, so that it can pick instructions its emulator runs
+    /// well (x86_64: `xor` and `test`, not LLVM's `neg; jo`).
+    fn releasem() -> bool;
     /// This CPU's `m.locks` word, [`PREEMPT_REQUESTED`] bit included.
     fn mlocks() -> u32;
     /// See [`request_preempt`].
@@ -211,7 +214,7 @@ macro_rules! provide_machine {
                 <$m as Machine>::acquirem()
             }
             #[unsafe(no_mangle)]
-            fn machine_releasem() -> u32 {
+            fn machine_releasem() -> bool {
                 <$m as Machine>::releasem()
             }
             #[unsafe(no_mangle)]
@@ -267,7 +270,7 @@ unsafe extern "Rust" {
     fn machine_switch(from: *mut Context, to: *const Context);
     fn machine_switch_final(to: *const Context) -> !;
     fn machine_acquirem();
-    fn machine_releasem() -> u32;
+    fn machine_releasem() -> bool;
     fn machine_mlocks() -> u32;
     fn machine_request_preempt();
     fn machine_take_preempt_request() -> bool;
@@ -373,7 +376,7 @@ pub const PREEMPT_REQUESTED: u32 = 1 << 31;
 #[inline]
 pub fn releasem() -> bool {
     // SAFETY: as above.
-    unsafe { machine_releasem() == PREEMPT_REQUESTED }
+    unsafe { machine_releasem() }
 }
 
 /// This CPU's `m.locks` (0: preemptible).

@@ -170,10 +170,10 @@ impl Machine for MockMachine {
     }
 
     #[inline]
-    fn releasem() -> u32 {
+    fn releasem() -> bool {
         let before = LOCKS[Self::cpu()].fetch_sub(1, Ordering::Relaxed);
         assert!(before & !super::machine::PREEMPT_REQUESTED > 0, "releasem without acquirem");
-        before - 1
+        before - 1 == super::machine::PREEMPT_REQUESTED
     }
 
     #[inline]

@@ -45,6 +45,21 @@ impl KernelHeap {
         // Before the heap: the boot CPU's stack, fully mapped.
         self.0.lock().allocate_first_fit(layout).map_or(core::ptr::null_mut(), |p| p.as_ptr())
     }
+
+    /// Frees a block of the arena (out of line: the heap's free is the
+    /// fast path).
+    ///
+    /// # Safety
+    /// `ptr` came from [`arena_alloc`](Self::arena_alloc) with `layout`.
+    #[cold]
+    #[inline(never)]
+    unsafe fn arena_dealloc(&self, ptr: NonNull<u8>, layout: Layout) {
+        // A boot-time block freed later, perhaps on a goroutine stack: map
+        // what the arena's lock will use first.
+        memory::prefault_own_stack();
+        // SAFETY: forwarded from the caller.
+        unsafe { self.0.lock().deallocate(ptr, layout) }
+    }
 }
 
 /// Debug builds: an allocation inside an interrupt handler is fatal.
@@ -86,11 +101,8 @@ unsafe impl GlobalAlloc for KernelHeap {
                 return;
             }
         }
-        // A boot-time block freed later, perhaps on a goroutine stack: map
-        // what the arena's lock will use first.
-        super::memory::prefault_own_stack();
-        // SAFETY: a block of the arena (not in the heap's region).
-        unsafe { self.0.lock().deallocate(ptr, layout) }
+        // SAFETY: a block `alloc` returned, not the heap's: the arena's.
+        unsafe { self.arena_dealloc(ptr, layout) }
     }
 
     /// In place while the new size stays in the block's size class (Go's

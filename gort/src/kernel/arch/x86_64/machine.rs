@@ -165,7 +165,7 @@ impl Machine for X86Machine {
     }
 
     #[inline]
-    fn releasem() -> u32 {
+    fn releasem() -> bool {
         percpu::releasem()
     }
 

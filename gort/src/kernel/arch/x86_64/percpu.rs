@@ -123,25 +123,47 @@ pub fn cpu_id() -> usize {
 
 /// `m.locks++` on this CPU (Go's `acquirem`). One instruction: code that a
 /// preemption could move to another CPU still counts on the CPU it runs on.
+///
+/// `add 1`, not `inc` (here, in [`releasem`] and, through the programs'
+/// `+slow-incdec`, everywhere LLVM counts): `inc` and `dec` keep the carry
+/// flag, which TCG computes with a helper call (`cc_compute_c`) whenever
+/// the instruction opens a translation block, as a fast path's counter
+/// after a branch does.
 #[inline]
 pub fn acquirem() {
     // SAFETY: gs:12 is this CPU's `locks` (see the struct layout).
-    unsafe { core::arch::asm!("inc dword ptr gs:[12]", options(nostack)) };
+    unsafe { core::arch::asm!("add dword ptr gs:[12], 1", options(nostack)) };
 }
 
 /// The refused-preemption bit of `locks`.
 pub const PREEMPT_REQUESTED: u32 = 1 << 31;
 
-/// `m.locks--` on this CPU (Go's `releasem`); returns the word after it
-/// (count and the refused-preemption bit). The caller holds a count, so it
-/// cannot have moved since taking it.
+/// `m.locks--` on this CPU (Go's `releasem`); true if the word is then the
+/// refused-preemption bit alone (that was the last count, and a preemption
+/// waits). The caller holds a count, so it cannot have moved since taking
+/// it.
+///
+/// The compare is the `xor` inside the `asm!`: left to LLVM, `word ==
+/// 1 << 31` becomes `neg; jo`, and QEMU's TCG computes the overflow flag
+/// with a helper call (`cc_compute_all`), a tenth of the host's time in
+/// `Malloc8`; `xor` then `test` keeps the flags inline.
 #[inline]
-pub fn releasem() -> u32 {
+pub fn releasem() -> bool {
     let left: u32;
-    // SAFETY: as in `acquirem`; an interrupt between the two instructions
-    // can only set the request bit, which the second one then sees.
-    unsafe { core::arch::asm!("dec dword ptr gs:[12]", "mov {:e}, gs:[12]", out(reg) left, options(nostack)) };
-    left
+    // SAFETY: as in `acquirem`; an interrupt between the first two
+    // instructions can only set the request bit, which the second one then
+    // sees.
+    unsafe {
+        core::arch::asm!(
+            "sub dword ptr gs:[12], 1",
+            "mov {0:e}, gs:[12]",
+            "xor {0:e}, {bit}",
+            out(reg) left,
+            bit = const PREEMPT_REQUESTED,
+            options(nostack),
+        )
+    };
+    left == 0
 }
 
 /// This CPU's `locks` word.

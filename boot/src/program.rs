@@ -172,6 +172,19 @@ fn cargo_build(dir: &Path, profile: Profile) -> Result<PathBuf, String> {
     elf.ok_or_else(|| format!("building {} made no executable: is it a binary crate?", dir.display()))
 }
 
+/// The functions of `elf` whose (v0-mangled) names end with one of
+/// `suffixes`, as (name, first byte, size).
+pub fn functions_named(elf: &Path, suffixes: &[&str]) -> Result<Vec<(String, u64, u64)>, String> {
+    let bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let file = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", elf.display()))?;
+    Ok(file
+        .symbols()
+        .filter(|s| s.kind() == SymbolKind::Text && s.address() != 0)
+        .filter_map(|s| Some((s.name().ok()?.to_string(), s.address(), s.size())))
+        .filter(|(name, _, _)| suffixes.iter().any(|x| name.ends_with(x)))
+        .collect())
+}
+
 /// The one warning every crate of a program gets, by design: rustc does not
 /// list LLVM's `slow-incdec` tuning feature that `gort/program.toml` asks
 /// for (why, there), warns that it is unknown, and passes it on.

@@ -25,6 +25,7 @@
 //! - [`timers`]: the per-P 4-ary timer heap ordered by deadline;
 //! - [`walltime`]: civil time to Unix time, for the wall clock.
 #![cfg_attr(not(test), no_std)]
+#![cfg_attr(all(any(test, feature = "sched"), not(loom)), feature(fn_align))]
 
 extern crate alloc;
 

@@ -24,12 +24,14 @@ pub fn parked() -> bool {
     let results = Chan::<bool>::new(N);
     let started = Arc::new(WaitGroup::new());
     started.add(N as i64);
-    // Frames outside the heap (free, or backing the heap's pages: those are
-    // counted as heap bytes, not twice), and heap bytes in use.
+    // Frames outside the heap (free, or backing the heap's pages, span
+    // records' included: those are counted as heap bytes, not twice), and
+    // heap bytes in use (objects and span records).
     let usage = || {
         let heap = runtime::heap::read_mem_stats();
-        let heap_frames = (heap.heap_sys - heap.heap_released) / 4096;
-        (memory::free_frames() + heap_frames, heap.heap_alloc as usize + arch::heap::arena_stats().0)
+        let heap_frames = (heap.sys - heap.heap_released) / 4096;
+        let in_use = heap.heap_alloc + heap.mspan_inuse;
+        (memory::free_frames() + heap_frames, in_use as usize + arch::heap::arena_stats().0)
     };
     let (frames0, heap0) = usage();
     for i in 0..N {

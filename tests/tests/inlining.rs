@@ -11,7 +11,7 @@
 //! are built with whole-program LTO for that (`gort/program.toml`); this
 //! checks the result, in the images the tests boot and the one the
 //! benchmarks boot.
-use boot::program::{build, direct_calls, Profile};
+use boot::program::{build, direct_calls, functions_named, Profile};
 
 /// The functions of the machine contract on the runtime's hot paths.
 const PER_CPU: [&str; 6] = [
@@ -38,4 +38,20 @@ fn per_cpu_functions_inline_into_the_selftest_kernel() {
 fn per_cpu_functions_inline_into_the_benchmark_kernel() {
     let calls = calls_left("bench", Profile::Release);
     assert!(calls.is_empty(), "{} calls left, e.g. {:?}", calls.len(), &calls[..calls.len().min(5)]);
+}
+
+/// The channel's send and receive, `#[rustc_align]`ed so that neither
+/// straddles a page of the benchmark kernel: TCG chains jumps only within a
+/// page, so a hot path that crosses one pays a jump-cache lookup at every
+/// crossing (README, "What made it fast under TCG"). A function that
+/// outgrows its alignment fails here, instead of in a benchmark row.
+#[test]
+fn channel_fast_paths_each_fit_in_one_page_of_the_benchmark_kernel() {
+    let built = build("bench", Profile::Release).unwrap_or_else(|e| panic!("building bench: {e}"));
+    let wanted = ["7runtime4chan8chansend", "7runtime4chan8chanrecv"];
+    let found = functions_named(&built.elf, &wanted).unwrap_or_else(|e| panic!("reading {}: {e}", built.elf.display()));
+    assert_eq!(found.len(), wanted.len(), "found {found:?}");
+    for (name, addr, size) in found {
+        assert!(size > 0 && addr >> 12 == (addr + size - 1) >> 12, "{name} at {addr:#x}, {size} bytes, crosses a page");
+    }
 }

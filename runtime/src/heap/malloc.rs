@@ -205,11 +205,14 @@ impl Heap {
         stats.total_alloc = small_alloc + lba;
         stats.heap_alloc = (small_alloc + lba).saturating_sub(small_freed + lbf);
         stats.heap_objects = stats.mallocs.saturating_sub(stats.frees);
-        stats.heap_sys = (self.mheap.grown() as u64) << PAGE_SHIFT;
+        let (record_pages, records) = self.mheap.span_records();
+        stats.mspan_sys = (record_pages as u64) << PAGE_SHIFT;
+        stats.mspan_inuse = (records * size_of::<super::span::Span>()) as u64;
+        stats.heap_sys = ((self.mheap.grown() - record_pages) as u64) << PAGE_SHIFT;
         stats.heap_inuse = (self.mheap.pages_in_use() as u64) << PAGE_SHIFT;
         stats.heap_idle = stats.heap_sys - stats.heap_inuse.min(stats.heap_sys);
         stats.heap_released = (self.mheap.pages_released() as u64) << PAGE_SHIFT;
-        stats.sys = stats.heap_sys;
+        stats.sys = stats.heap_sys + stats.mspan_sys;
     }
 }
 
@@ -248,8 +251,14 @@ pub struct MemStats {
     pub mallocs: u64,
     /// Heap objects freed over the program's life.
     pub frees: u64,
+    /// Bytes of span records in use (Go's `MSpanInuse`).
+    pub mspan_inuse: u64,
+    /// Bytes of the heap's pages set aside for span records (Go's
+    /// `MSpanSys`; never given back, as Go's are not).
+    pub mspan_sys: u64,
     /// Bytes of address space obtained for the heap, as Go's `Sys` (the
-    /// heap's part of it: goroutine stacks are not counted here).
+    /// heap's part of it, `HeapSys` and `MSpanSys`: goroutine stacks are not
+    /// counted here).
     pub sys: u64,
     /// Per size class (Go's `BySize`; entry 0, large objects, is empty).
     pub by_size: [BySize; NUM_SIZE_CLASSES],
@@ -267,6 +276,8 @@ impl Default for MemStats {
             heap_objects: 0,
             mallocs: 0,
             frees: 0,
+            mspan_inuse: 0,
+            mspan_sys: 0,
             sys: 0,
             by_size: [BySize::default(); NUM_SIZE_CLASSES],
         }

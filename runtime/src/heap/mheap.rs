@@ -5,25 +5,42 @@
 //! ## Layout
 //! The heap is one region of `pages` 8 KiB pages at `base` (the machine
 //! reserves it, sized from the guest's memory, and backs its pages by
-//! frames as the heap grows into them: see Growth). Three arrays of one entry per page
-//! describe it, made once (by the boot-time allocator in the kernel):
-//! - the page allocator's bitmap and summaries ([`PageAlloc`]);
-//! - `first`: for a page inside a span, the span's first page (`NONE`
-//!   otherwise): `span_of(addr)` is two loads, as Go's `spanOf`;
-//! - `meta`: the span record of a span whose first page this is. A span is
-//!   named by its first page, so records need no allocator of their own
-//!   (Go's `fixalloc`): a record costs ~1% of the page it describes.
+//! frames as the heap grows into them: see Growth). Arrays of one entry per
+//! page describe it, made once (by the boot-time allocator in the kernel),
+//! 16 bytes a page in all besides the page allocator's bitmap and summaries
+//! ([`PageAlloc`]):
+//! - `spans`: for a page inside a span of small objects, its span record
+//!   (null otherwise): `span_of(addr)` is one load, as Go's `spanOf` reads
+//!   `h.spans`;
+//! - `first`: for a page inside a span or a large object, its first page
+//!   (`NONE` otherwise), for [`lookup`](MHeap::lookup) and `free_span`'s
+//!   checks.
+//!
+//! ## Span records
+//! A span's record ([`Span`]) lives in pages of the heap's own set aside
+//! for records (`Records`, Go's `fixalloc` of `mspan`s): a page holds
+//! 8 KiB / 192 bytes = 42 records, each three cache lines of its own (see
+//! `span.rs`: two CPUs allocating from neighbouring spans write
+//! neighbouring records). A record
+//! page is taken from the page allocator under the heap's lock when no free
+//! record is left, and never given back, as Go's `fixalloc` never gives
+//! memory back; it is in no span (`lookup` says none) and is counted as
+//! span-record memory (`MSpanSys`), not as heap (`HeapInuse`). Records cost
+//! what spans exist, not what the region could hold: the region is sized
+//! from the guest's memory, most of which may never become spans.
 //!
 //! A large object (more than 32 KiB, or aligned to more than a page: no
 //! size class) gets whole pages of its own, as in Go, marked in `first` with
-//! [`LARGE`] beside its first page; its length in pages is kept in `meta`'s
-//! place for it, `large`. [`lookup`](MHeap::lookup) says which kind an
+//! [`LARGE`] beside its first page; its length in pages is kept in `large`
+//! (a third array of one entry per page). [`lookup`](MHeap::lookup) says which kind an
 //! address is in.
 //!
 //! ## Invariants
 //! - A page is in use in the page allocator iff `first` names a span for it,
 //!   or it lies past what the heap has grown into.
-//! - `meta[p]` is initialised iff `p` is the first page of a live span.
+//! - `spans[p]` is a live record iff `p` lies in a live span of small
+//!   objects, and then it is that span's; a record is on the free list iff
+//!   no `spans` entry names it.
 //! - A span is given back ([`MHeap::free_span`]) only with no object out:
 //!   after its owner collected the remote frees and counted none in use, so
 //!   no CPU can still be freeing into it (a CPU freeing an object holds an
@@ -45,16 +62,16 @@
 //! prefer backed ones (Go does not either).
 //!
 //! ## Locking
-//! The page allocator, the growth mark and the span records are written
+//! The page allocator, the growth mark and the free records are touched
 //! under the heap's lock (rank `mheap`, taken under an `mcentral`'s);
-//! [`lookup`](MHeap::lookup) is read by any CPU freeing an object, without
-//! it: `first` entries are atomics, written (Release) after the record they
-//! lead to and before the span's objects are handed out.
+//! [`locate`](MHeap::locate) and [`lookup`](MHeap::lookup) are read by any
+//! CPU freeing an object, without it: `spans` and `first` entries are
+//! atomics, written (Release) after the record they lead to and before the
+//! span's objects are handed out.
 use alloc::vec::Vec;
-use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
-use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use super::pages::PageAlloc;
 use super::sizeclass::{SpanClass, PAGE_SHIFT, PAGE_SIZE};
@@ -100,6 +117,39 @@ pub enum Located<'a> {
     Elsewhere,
 }
 
+/// Span records not in use, linked through their first word (Go's
+/// `fixalloc`): see the essay.
+struct Records {
+    free: *mut MaybeUninit<Span>,
+}
+
+// SAFETY: the list links free records in pages of the heap, touched only
+// under the heap's lock.
+unsafe impl Send for Records {}
+
+impl Records {
+    /// Records per page.
+    const PER_PAGE: usize = PAGE_SIZE / size_of::<Span>();
+
+    /// A free record, if any.
+    fn pop(&mut self) -> Option<NonNull<MaybeUninit<Span>>> {
+        let slot = NonNull::new(self.free)?;
+        // SAFETY: a free record's first word links the next (`push`).
+        self.free = unsafe { slot.cast::<*mut MaybeUninit<Span>>().read() };
+        Some(slot)
+    }
+
+    /// Puts a record with no live span back.
+    ///
+    /// # Safety
+    /// `slot` is a record of this list's pages that nothing uses.
+    unsafe fn push(&mut self, slot: NonNull<MaybeUninit<Span>>) {
+        // SAFETY: the record is ours and at least a word.
+        unsafe { slot.cast::<*mut MaybeUninit<Span>>().write(self.free) };
+        self.free = slot.as_ptr();
+    }
+}
+
 /// What the heap's lock guards.
 struct Pages {
     alloc: PageAlloc,
@@ -111,6 +161,7 @@ struct Pages {
     /// Per chunk of [`GROW_PAGES`] pages: when pages of it were last taken
     /// or freed (`machine::nanotime`), for the background scavenger.
     touched: Vec<u64>,
+    records: Records,
 }
 
 impl Pages {
@@ -142,16 +193,20 @@ pub struct MHeap {
     /// last looked (`u64::MAX`: none), so an idle CPU can tell in one load
     /// whether there may be pages to give back.
     freed_since: AtomicU64,
+    /// Pages holding span records (statistics).
+    record_pages: AtomicUsize,
+    /// Live span records (statistics).
+    records_in_use: AtomicUsize,
+    spans: Vec<AtomicPtr<Span>>,
     first: Vec<AtomicU32>,
-    meta: Vec<UnsafeCell<MaybeUninit<Span>>>,
     /// Pages of the large object starting at each page (0 elsewhere); read
     /// by `lookup` beside `first`, so atomic as it is.
     large: Vec<AtomicU32>,
 }
 
-// SAFETY: `meta` entries are written under the lock, only for pages the
-// writer just took from the page allocator (nobody reads them yet), and
-// read by others only after `first` published them (see the essay).
+// SAFETY: a span record is written before `spans` publishes it (Release),
+// by the CPU that just took its slot and pages under the lock (nobody else
+// reads them yet); the free records are touched under the lock only.
 unsafe impl Sync for MHeap {}
 // SAFETY: as above; the heap holds addresses of its own region only.
 unsafe impl Send for MHeap {}
@@ -177,14 +232,17 @@ impl MHeap {
                     grown: 0,
                     released: alloc::vec![0; pages.div_ceil(64)],
                     touched: alloc::vec![0; pages.div_ceil(GROW_PAGES)],
+                    records: Records { free: ptr::null_mut() },
                 },
             ),
             grown: AtomicUsize::new(0),
             in_use: AtomicUsize::new(0),
             released: AtomicUsize::new(0),
             freed_since: AtomicU64::new(u64::MAX),
+            record_pages: AtomicUsize::new(0),
+            records_in_use: AtomicUsize::new(0),
+            spans: (0..pages).map(|_| AtomicPtr::new(ptr::null_mut())).collect(),
             first: (0..pages).map(|_| AtomicU32::new(NONE)).collect(),
-            meta: (0..pages).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect(),
             large: (0..pages).map(|_| AtomicU32::new(0)).collect(),
         }
     }
@@ -193,7 +251,7 @@ impl MHeap {
     /// pages (the machine sizes the boot arena they come from with it).
     pub fn table_bytes(pages: usize) -> usize {
         let leaves = pages.div_ceil(64).next_power_of_two();
-        pages * (2 * size_of::<AtomicU32>() + size_of::<UnsafeCell<MaybeUninit<Span>>>())
+        pages * (2 * size_of::<AtomicU32>() + size_of::<AtomicPtr<Span>>())
             + leaves * (8 + 2 * 12)
             + pages.div_ceil(GROW_PAGES) * 8
     }
@@ -217,6 +275,12 @@ impl MHeap {
     /// Pages in spans and large objects.
     pub fn pages_in_use(&self) -> usize {
         self.in_use.load(Ordering::Relaxed)
+    }
+
+    /// Pages set aside for span records, and the records in use (Go's
+    /// `MSpanSys` and `MSpanInuse`, in pages and records).
+    pub fn span_records(&self) -> (usize, usize) {
+        (self.record_pages.load(Ordering::Relaxed), self.records_in_use.load(Ordering::Relaxed))
     }
 
     /// Free pages whose memory is given back to the machine.
@@ -344,7 +408,14 @@ impl MHeap {
     /// yet; `None` if the region or the machine's memory runs out.
     fn take_pages(&self, n: usize) -> Option<usize> {
         let now = crate::sched::machine::nanotime();
-        let mut pages = self.pages.lock();
+        let first = self.take_locked(&mut self.pages.lock(), n, now)?;
+        self.in_use.fetch_add(n, Ordering::Relaxed);
+        Some(first)
+    }
+
+    /// [`take_pages`](Self::take_pages) under the lock, at `now`, not
+    /// counted in use.
+    fn take_locked(&self, pages: &mut Pages, n: usize, now: u64) -> Option<usize> {
         let first = loop {
             if let Some(first) = pages.alloc.alloc(n) {
                 break first;
@@ -361,18 +432,44 @@ impl MHeap {
             pages.grown += step;
             self.grown.store(pages.grown, Ordering::Relaxed);
         };
-        if !self.rebacked(&mut pages, first, n) {
+        if !self.rebacked(pages, first, n) {
             return None;
         }
         pages.touch(first, n, now);
-        self.in_use.fetch_add(n, Ordering::Relaxed);
         Some(first)
     }
 
+    /// A free span record, carving a new record page if none is left;
+    /// `None` if the heap cannot grow by that page.
+    fn take_record(&self, pages: &mut Pages, now: u64) -> Option<NonNull<MaybeUninit<Span>>> {
+        pages.records.pop().or_else(|| self.new_records(pages, now))
+    }
+
+    /// A page of new span records, one of them taken (once per
+    /// `Records::PER_PAGE` records: out of line).
+    #[cold]
+    #[inline(never)]
+    fn new_records(&self, pages: &mut Pages, now: u64) -> Option<NonNull<MaybeUninit<Span>>> {
+        let page = self.take_locked(pages, 1, now)?;
+        let base = self.base + (page << PAGE_SHIFT);
+        for i in (0..Records::PER_PAGE).rev() {
+            // SAFETY: a page just taken and backed, the heap's alone: cut
+            // into records (the page is aligned, records are a multiple of
+            // their alignment), none in use.
+            unsafe { pages.records.push(NonNull::new_unchecked((base + i * size_of::<Span>()) as *mut _)) };
+        }
+        self.record_pages.fetch_add(1, Ordering::Relaxed);
+        pages.records.pop()
+    }
+
     /// Gives `n` pages from `first` back to the page allocator.
-    fn put_pages(&self, first: usize, n: usize) {
+    fn put_pages(&self, first: usize, n: usize, record: Option<NonNull<MaybeUninit<Span>>>) {
         let now = crate::sched::machine::nanotime();
         let mut pages = self.pages.lock();
+        if let Some(slot) = record {
+            // SAFETY: the caller's record, of the span these pages were.
+            unsafe { pages.records.push(slot) };
+        }
         pages.alloc.free(first, n);
         pages.touch(first, n, now);
         drop(pages);
@@ -384,16 +481,31 @@ impl MHeap {
     /// grow enough (out of memory).
     pub fn alloc_span(&self, spc: SpanClass) -> Option<NonNull<Span>> {
         let npages = super::sizeclass::SizeClass::new(spc.size_class())?.npages();
-        let first = self.take_pages(npages)?;
+        let now = crate::sched::machine::nanotime();
+        let (first, mut slot) = {
+            let mut pages = self.pages.lock();
+            let slot = self.take_record(&mut pages, now)?;
+            match self.take_locked(&mut pages, npages, now) {
+                Some(first) => (first, slot),
+                None => {
+                    // SAFETY: just taken, unused.
+                    unsafe { pages.records.push(slot) };
+                    return None;
+                }
+            }
+        };
+        self.in_use.fetch_add(npages, Ordering::Relaxed);
+        self.records_in_use.fetch_add(1, Ordering::Relaxed);
         // SAFETY: the pages were free, so no span's objects live there, and
         // they lie in the part of the region the heap has grown into.
         let span = unsafe { Span::new(self.base + (first << PAGE_SHIFT), spc) };
-        // SAFETY: the record of a page we just took: nobody reads it until
-        // `first` below names it.
-        let span = NonNull::from(unsafe { (*self.meta[first].get()).write(span) });
-        // The record first, then the map that leads to it (Release).
-        for entry in &self.first[first..first + npages] {
-            entry.store(first as u32, Ordering::Release);
+        // SAFETY: a free record we just took: nobody reads it until `spans`
+        // below names it.
+        let span = NonNull::from(unsafe { slot.as_mut() }.write(span));
+        // The record first, then the maps that lead to it (Release).
+        for p in first..first + npages {
+            self.first[p].store(first as u32, Ordering::Release);
+            self.spans[p].store(span.as_ptr(), Ordering::Release);
         }
         Some(span)
     }
@@ -410,17 +522,19 @@ impl MHeap {
                 && self.first.get(first).map(|e| e.load(Ordering::Relaxed)) == Some(first as u32),
             "free_span({base:#x}): not the start of a span of this heap"
         );
-        // SAFETY: initialised by `alloc_span` (the map says a span starts
-        // here); the caller says nobody uses it.
-        let record = unsafe { &mut *self.meta[first].get() };
-        // SAFETY: as above.
-        let n = unsafe { record.assume_init_ref() }.class().npages();
-        // SAFETY: as above.
-        unsafe { record.assume_init_drop() };
-        for entry in &self.first[first..first + n] {
-            entry.store(NONE, Ordering::Relaxed);
+        let record = self.spans[first].load(Ordering::Relaxed);
+        // SAFETY: the live record `alloc_span` made for the span that starts
+        // here (the map says so); the caller says nobody uses it.
+        let n = unsafe { (*record).class().npages() };
+        for p in first..first + n {
+            self.spans[p].store(ptr::null_mut(), Ordering::Relaxed);
+            self.first[p].store(NONE, Ordering::Relaxed);
         }
-        self.put_pages(first, n);
+        // SAFETY: as above: dropped once, its slot free from here on.
+        unsafe { ptr::drop_in_place(record) };
+        self.records_in_use.fetch_sub(1, Ordering::Relaxed);
+        // SAFETY: not null (a live span's), and free now.
+        self.put_pages(first, n, Some(unsafe { NonNull::new_unchecked(record.cast()) }));
     }
 
     /// Pages for a large object of `bytes` bytes: whole pages, the lowest
@@ -452,7 +566,7 @@ impl MHeap {
         for entry in &self.first[first..first + npages] {
             entry.store(NONE, Ordering::Relaxed);
         }
-        self.put_pages(first, npages);
+        self.put_pages(first, npages, None);
         npages
     }
 
@@ -468,24 +582,27 @@ impl MHeap {
             let npages = self.large[first].load(Ordering::Relaxed) as usize;
             return Some(Block::Large { base: self.base + (first << PAGE_SHIFT), npages });
         }
+        let span = self.spans[first as usize].load(Ordering::Acquire);
         // SAFETY: `first` names a live span's first page, whose record
-        // `alloc_span` wrote before storing `first` (Release/Acquire).
-        Some(Block::Small(unsafe { (*self.meta[first as usize].get()).assume_init_ref() }))
+        // `alloc_span` wrote before storing it (Release/Acquire).
+        Some(Block::Small(unsafe { &*span }))
     }
 
     /// Where `addr` is, for the free fast path: outside the region, in a
     /// span of small objects (which), or elsewhere (a large object, or no
-    /// span: [`lookup`](Self::lookup) tells). One bounds check and two loads.
+    /// span: [`lookup`](Self::lookup) tells). One bounds check and one load.
     #[inline]
     pub fn locate(&self, addr: usize) -> Located<'_> {
-        let Some(first) = self.first_entry(addr) else { return Located::Outside };
-        if first >= LARGE {
-            return Located::Elsewhere; // `NONE` has the bit too
+        let page = addr.wrapping_sub(self.base) >> PAGE_SHIFT;
+        let Some(entry) = self.spans.get(page) else { return Located::Outside };
+        let span = entry.load(Ordering::Acquire);
+        if span.is_null() {
+            return Located::Elsewhere;
         }
-        // SAFETY: `first` names the first page of a live span (a page of
-        // the region: below `meta.len()`), whose record `alloc_span` wrote
-        // before storing `first` (Release/Acquire).
-        Located::Small(unsafe { (*self.meta.get_unchecked(first as usize).get()).assume_init_ref() })
+        // SAFETY: a live span's record, written by `alloc_span` before it
+        // stored the pointer (Release/Acquire); the caller frees an object
+        // of it, so it stays live meanwhile (the module essay's invariant).
+        Located::Small(unsafe { &*span })
     }
 
     /// The `first` entry of `addr`'s page (Acquire: a span's record is

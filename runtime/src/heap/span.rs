@@ -71,7 +71,17 @@ struct Owned {
     counted: (usize, usize),
 }
 
-/// Pages cut into objects of one size class.
+/// A cache line of its own.
+#[repr(C, align(64))]
+struct Line<T>(T);
+
+/// Pages cut into objects of one size class, in three cache lines: what
+/// every freeing CPU reads (fixed, or written only as the span changes
+/// hands), the owner's half (written by every allocation), the remote list
+/// (written by every remote free). A CPU freeing to a span another CPU
+/// allocates from then shares no line that either writes per object, and
+/// records side by side (`mheap.rs`) share none either.
+#[repr(C)]
 pub struct Span {
     base: usize,
     /// The class's object size (in the span, not looked up, for the
@@ -80,8 +90,8 @@ pub struct Span {
     spc: SpanClass,
     owner: AtomicU32,
     next: UnsafeCell<*mut Span>,
-    owned: UnsafeCell<Owned>,
-    remote: RemoteFree,
+    owned: Line<UnsafeCell<Owned>>,
+    remote: Line<RemoteFree>,
 }
 
 impl core::fmt::Debug for Span {
@@ -119,7 +129,7 @@ impl Span {
             spc,
             owner: AtomicU32::new(0),
             next: UnsafeCell::new(ptr::null_mut()),
-            owned: UnsafeCell::new(Owned {
+            owned: Line(UnsafeCell::new(Owned {
                 free: ptr::null_mut(),
                 fresh: base,
                 fresh_end: base + class.objects() * class.size(),
@@ -127,8 +137,8 @@ impl Span {
                 frees: 0,
                 collected: 0,
                 counted: (0, 0),
-            }),
-            remote: RemoteFree::new(),
+            })),
+            remote: Line(RemoteFree::new()),
         }
     }
 
@@ -212,7 +222,7 @@ impl Span {
     #[inline]
     pub unsafe fn alloc_fast(&self) -> Option<NonNull<u8>> {
         // SAFETY: the caller owns the span: nobody else touches `owned`.
-        let owned = unsafe { &mut *self.owned.get() };
+        let owned = unsafe { &mut *self.owned.0.get() };
         let obj = owned.free;
         if !obj.is_null() {
             // SAFETY: `obj` is on the local list: a free object of ours whose
@@ -242,7 +252,7 @@ impl Span {
     pub unsafe fn free_local(&self, obj: NonNull<u8>) {
         debug_assert!(self.holds_object(obj.as_ptr() as usize), "{obj:p} is not an object of this span");
         // SAFETY: the caller owns the span.
-        let owned = unsafe { &mut *self.owned.get() };
+        let owned = unsafe { &mut *self.owned.0.get() };
         let link = obj.as_ptr().cast::<Link>();
         // SAFETY: the object is free now and at least a word: its first word
         // becomes the link.
@@ -263,7 +273,7 @@ impl Span {
     pub unsafe fn free_remote(&self, obj: NonNull<u8>) -> bool {
         debug_assert!(self.holds_object(obj.as_ptr() as usize), "{obj:p} is not an object of this span");
         // SAFETY: the caller gives the object up; it is at least a word.
-        unsafe { self.remote.push(obj.as_ptr().cast()) }
+        unsafe { self.remote.0.push(obj.as_ptr().cast()) }
     }
 
     /// Gives a full span up to whoever frees to it first (see `remote.rs`);
@@ -272,7 +282,7 @@ impl Span {
     /// # Safety
     /// The caller owns the span; on true it owns it no more.
     pub unsafe fn park(&self) -> bool {
-        self.remote.park()
+        self.remote.0.park()
     }
 
     /// True if the owner has a free object at hand (no collect needed).
@@ -281,7 +291,7 @@ impl Span {
     /// The caller owns the span.
     pub unsafe fn has_local_free(&self) -> bool {
         // SAFETY: the caller owns the span.
-        let owned = unsafe { &*self.owned.get() };
+        let owned = unsafe { &*self.owned.0.get() };
         !owned.free.is_null() || owned.fresh < owned.fresh_end
     }
 
@@ -290,9 +300,9 @@ impl Span {
     /// # Safety
     /// The caller owns the span.
     pub unsafe fn collect(&self) -> usize {
-        let mut taken = self.remote.take_all();
+        let mut taken = self.remote.0.take_all();
         // SAFETY: the caller owns the span.
-        let owned = unsafe { &mut *self.owned.get() };
+        let owned = unsafe { &mut *self.owned.0.get() };
         let mut n = 0;
         while !taken.is_null() {
             // SAFETY: taken from the remote list: ours, its link written.
@@ -313,7 +323,7 @@ impl Span {
     /// The caller owns the span.
     pub unsafe fn in_use(&self) -> usize {
         // SAFETY: the caller owns the span.
-        let owned = unsafe { &*self.owned.get() };
+        let owned = unsafe { &*self.owned.0.get() };
         owned.allocs.wrapping_sub(owned.frees).wrapping_sub(owned.collected)
     }
 
@@ -324,7 +334,7 @@ impl Span {
     /// The caller owns the span.
     pub unsafe fn take_counts(&self) -> (usize, usize) {
         // SAFETY: the caller owns the span.
-        let owned = unsafe { &mut *self.owned.get() };
+        let owned = unsafe { &mut *self.owned.0.get() };
         let pending = (owned.allocs.wrapping_sub(owned.counted.0), owned.frees.wrapping_sub(owned.counted.1));
         owned.counted = (owned.allocs, owned.frees);
         pending
@@ -337,13 +347,13 @@ impl Span {
     /// running).
     pub unsafe fn pending_counts(&self) -> (usize, usize) {
         // SAFETY: as above: nobody writes the owner's half meanwhile.
-        let owned = unsafe { &*self.owned.get() };
+        let owned = unsafe { &*self.owned.0.get() };
         (owned.allocs.wrapping_sub(owned.counted.0), owned.frees.wrapping_sub(owned.counted.1))
     }
 
     /// True if other CPUs freed objects the owner has not collected (a hint).
     pub fn has_remote_frees(&self) -> bool {
-        !self.remote.is_empty()
+        !self.remote.0.is_empty()
     }
 }
 

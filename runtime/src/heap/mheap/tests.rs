@@ -44,9 +44,11 @@ fn the_heap_grows_in_steps_as_spans_need_pages() {
     let big = h.alloc_large((GROW_PAGES + 1) * PAGE_SIZE).expect("a step and a page: grown by as much");
     assert_eq!(h.grown(), 2 * GROW_PAGES + 1);
     assert_eq!(h.pages_in_use(), 2 + GROW_PAGES + 1);
-    // 2 * GROW_PAGES + 3 - (GROW_PAGES + 3) = GROW_PAGES pages are left.
-    assert!(h.alloc_large((GROW_PAGES + 1) * PAGE_SIZE).is_none(), "past the region");
-    let rest = h.alloc_large(GROW_PAGES * PAGE_SIZE).expect("the rest of the region");
+    // 2 * GROW_PAGES + 3 - (GROW_PAGES + 3) - 1 (the page of span records)
+    // = GROW_PAGES - 1 pages are left.
+    assert_eq!(h.span_records(), (1, 2));
+    assert!(h.alloc_large(GROW_PAGES * PAGE_SIZE).is_none(), "past the region");
+    let rest = h.alloc_large((GROW_PAGES - 1) * PAGE_SIZE).expect("the rest of the region");
     assert_eq!(h.grown(), 2 * GROW_PAGES + 3);
     // SAFETY: a large object of this heap, not used after.
     unsafe { h.free_large(rest.as_ptr() as usize) };
@@ -96,6 +98,32 @@ fn every_address_maps_to_its_span_and_freed_pages_are_reused() {
     let again = h.alloc_span(class.noscan()).unwrap();
     // SAFETY: a span of this heap, alive.
     assert_eq!(unsafe { again.as_ref().base() }, base, "the freed pages, lowest first");
+}
+
+/// Span records come 42 to a page taken from the heap, three cache lines
+/// each; a freed span's record serves the next span, and a page of
+/// records is taken only when none is free.
+#[test]
+fn span_records_are_taken_a_page_at_a_time_and_reused() {
+    let h = grown(256);
+    let class = SizeClass::new(1).unwrap().noscan();
+    assert_eq!(size_of::<Span>(), 192, "three cache lines");
+    let spans: Vec<_> = (0..43).map(|_| h.alloc_span(class).expect("a span")).collect();
+    assert_eq!(h.span_records(), (2, 43), "a second page for the 43rd record");
+    assert_eq!(h.pages_in_use(), 43, "record pages are not heap pages in use");
+    for s in &spans {
+        assert!((s.as_ptr() as usize).is_multiple_of(64), "{:p} is not on a line of its own", s.as_ptr());
+        // SAFETY: spans of this heap, alive.
+        let base = unsafe { s.as_ref().base() };
+        assert!(h.lookup(s.as_ptr() as usize).is_none(), "a record's page is in no span");
+        assert_eq!(h.span_of(base).map(|x| x as *const Span), Some(s.as_ptr().cast_const()));
+    }
+    // SAFETY: spans of this heap with no object out, not used after.
+    unsafe { h.free_span(spans[3].as_ref().base()) };
+    assert_eq!(h.span_records(), (2, 42));
+    let again = h.alloc_span(class).expect("a span");
+    assert_eq!(again, spans[3], "the freed record");
+    assert_eq!(h.span_records(), (2, 43));
 }
 
 #[test]

@@ -40,15 +40,15 @@ fn per_cpu_functions_inline_into_the_benchmark_kernel() {
     assert!(calls.is_empty(), "{} calls left, e.g. {:?}", calls.len(), &calls[..calls.len().min(5)]);
 }
 
-/// The channel's send and receive, `#[rustc_align]`ed so that neither
-/// straddles a page of the benchmark kernel: TCG chains jumps only within a
+/// The channel's send and receive and the scheduler's `execute`,
+/// `#[rustc_align]`ed so that none straddles a page of the benchmark kernel: TCG chains jumps only within a
 /// page, so a hot path that crosses one pays a jump-cache lookup at every
 /// crossing (README, "What made it fast under TCG"). A function that
 /// outgrows its alignment fails here, instead of in a benchmark row.
 #[test]
-fn channel_fast_paths_each_fit_in_one_page_of_the_benchmark_kernel() {
+fn hot_paths_each_fit_in_one_page_of_the_benchmark_kernel() {
     let built = build("bench", Profile::Release).unwrap_or_else(|e| panic!("building bench: {e}"));
-    let wanted = ["7runtime4chan8chansend", "7runtime4chan8chanrecv"];
+    let wanted = ["7runtime4chan8chansend", "7runtime4chan8chanrecv", "7runtime5sched4proc7execute"];
     let found = functions_named(&built.elf, &wanted).unwrap_or_else(|e| panic!("reading {}: {e}", built.elf.display()));
     assert_eq!(found.len(), wanted.len(), "found {found:?}");
     for (name, addr, size) in found {

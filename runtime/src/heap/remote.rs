@@ -55,6 +55,25 @@
 //! Relaxed push; `loom_remote_park_*`: a parked span and two freeing
 //! threads, exactly one of which unparks it, watched to fail with a push
 //! that keeps the flag), and stressed on the host with real threads.
+//!
+//! ## What this costs across CPUs, and what was not done
+//! A remote free writes its link into the object, so the object's cache
+//! line goes to the freeing CPU, and back when the owner collects; Go's
+//! collector never touches a dead object. Measured with `MallocParallel`
+//! (an object allocated on one goroutine, freed on another) at 2 vCPUs on a
+//! 2-core host whose cores hand a line over in 33–164 ns (a C ping-pong,
+//! 2026-12-06): an op costs about twice the CPU time it costs at 1 vCPU,
+//! and the 64-byte row (one object per line) only ~10 ns more than the
+//! 8-byte one (eight), so the object's line is not most of it; the batch
+//! the two goroutines pass (as in Go), the CAS the emulator runs as a
+//! helper call once two vCPUs exist, and the lines of the span records are
+//! the rest (records on lines of their own, `span.rs`, took 72 → 57 ns/op).
+//! A bitmap of remote frees in the span record (the freeing CPU sets a bit
+//! and never touches the object) would need a second atomic to learn
+//! whether the span was parked, and between the two the owner may collect
+//! the bit, find the span empty and free its record: the head here
+//! publishes the object and reads the parked flag in one CAS, which is why
+//! it stays a list.
 #[cfg(not(loom))]
 use core::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(loom)]

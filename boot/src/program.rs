@@ -177,12 +177,17 @@ fn cargo_build(dir: &Path, profile: Profile) -> Result<PathBuf, String> {
 pub fn functions_named(elf: &Path, suffixes: &[&str]) -> Result<Vec<(String, u64, u64)>, String> {
     let bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
     let file = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", elf.display()))?;
-    Ok(file
-        .symbols()
-        .filter(|s| s.kind() == SymbolKind::Text && s.address() != 0)
-        .filter_map(|s| Some((s.name().ok()?.to_string(), s.address(), s.size())))
-        .filter(|(name, _, _)| suffixes.iter().any(|x| name.ends_with(x)))
+    Ok(functions(&file)
+        .filter(|(_, _, name)| suffixes.iter().any(|x| name.ends_with(x)))
+        .map(|(addr, size, name)| (name, addr, size))
         .collect())
+}
+
+/// The functions of an ELF: (first byte, size, name).
+fn functions<'a>(file: &'a object::File<'a>) -> impl Iterator<Item = (u64, u64, String)> + 'a {
+    file.symbols()
+        .filter(|s| s.kind() == SymbolKind::Text && s.address() != 0)
+        .filter_map(|s| Some((s.address(), s.size(), s.name().ok()?.to_string())))
 }
 
 /// The one warning every crate of a program gets, by design: rustc does not
@@ -213,11 +218,7 @@ pub fn toolchain() -> String {
 pub fn direct_calls(elf: &Path, targets: &[&str]) -> Result<Vec<(String, String)>, String> {
     let bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
     let file = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", elf.display()))?;
-    let functions: Vec<(u64, u64, String)> = file
-        .symbols()
-        .filter(|s| s.kind() == SymbolKind::Text && s.address() != 0)
-        .filter_map(|s| Some((s.address(), s.size(), s.name().ok()?.to_string())))
-        .collect();
+    let functions: Vec<(u64, u64, String)> = functions(&file).collect();
     let wanted: HashMap<u64, &str> =
         functions.iter().filter(|(_, _, n)| targets.contains(&n.as_str())).map(|(a, _, n)| (*a, n.as_str())).collect();
     let text = file.section_by_name(".text").ok_or_else(|| format!("{}: no .text", elf.display()))?;

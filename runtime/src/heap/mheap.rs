@@ -573,19 +573,17 @@ impl MHeap {
     /// What `addr` lies in: a span, a large object, or neither.
     #[inline]
     pub fn lookup(&self, addr: usize) -> Option<Block<'_>> {
-        let first = self.first_entry(addr)?;
-        if first == NONE {
-            return None;
+        match self.locate(addr) {
+            Located::Outside => None,
+            Located::Small(span) => Some(Block::Small(span)),
+            Located::Elsewhere => {
+                // A large object's pages, or none (`NONE` has `LARGE` too).
+                let first = self.first_entry(addr).filter(|&f| f != NONE && f & LARGE != 0)?;
+                let first = (first & !LARGE) as usize;
+                let npages = self.large[first].load(Ordering::Relaxed) as usize;
+                Some(Block::Large { base: self.base + (first << PAGE_SHIFT), npages })
+            }
         }
-        if first & LARGE != 0 {
-            let first = (first & !LARGE) as usize;
-            let npages = self.large[first].load(Ordering::Relaxed) as usize;
-            return Some(Block::Large { base: self.base + (first << PAGE_SHIFT), npages });
-        }
-        let span = self.spans[first as usize].load(Ordering::Acquire);
-        // SAFETY: `first` names a live span's first page, whose record
-        // `alloc_span` wrote before storing it (Release/Acquire).
-        Some(Block::Small(unsafe { &*span }))
     }
 
     /// Where `addr` is, for the free fast path: outside the region, in a

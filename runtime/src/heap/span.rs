@@ -206,11 +206,14 @@ impl Span {
     /// # Safety
     /// The caller owns the span (see the module essay).
     pub unsafe fn alloc(&self) -> Option<NonNull<u8>> {
-        // SAFETY: the caller owns the span (forwarded, twice).
-        unsafe { self.alloc_fast() }.or_else(|| unsafe {
-            self.collect();
-            self.alloc_fast()
-        })
+        // SAFETY: the caller owns the span (forwarded).
+        if let Some(obj) = unsafe { self.alloc_fast() } {
+            return Some(obj);
+        }
+        // SAFETY: as above: only the owner collects what other CPUs freed.
+        unsafe { self.collect() };
+        // SAFETY: as above.
+        unsafe { self.alloc_fast() }
     }
 
     /// An object from the local list, else a fresh one; `None` without
